@@ -1,0 +1,142 @@
+# Plinth: storage and network layers for Kubernetes.
+# `make help` lists the targets. Every tool version is pinned in hack/versions.mk.
+
+include hack/versions.mk
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+.DEFAULT_GOAL := help
+
+ROOT := $(shell pwd)
+LOCALBIN ?= $(ROOT)/bin
+K8S_BIN ?= $(LOCALBIN)/k8s
+export KUBEBUILDER_ASSETS ?= $(K8S_BIN)
+
+GO ?= go
+GOTEST_FLAGS ?= -count=1 -timeout=45m
+# Packages whose tests start a control plane or need root run one package at a
+# time so that two control planes never compete for the machine's two cores.
+GOTEST_PARALLEL ?= 1
+BENCH_FLAGS ?= -run='^$$' -bench=. -benchmem -count=1 -timeout=60m
+
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
+KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
+
+# The directories that hold generated code or manifests, checked by `verify`.
+GENERATED_PATHS := apis config
+
+RUN_DIR ?= $(LOCALBIN)/run
+RUN_NODES ?= 3
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate CRDs and RBAC from the Go markers into config/.
+	@if [ -d apis ] && [ -n "$$(find apis -name '*.go' -print -quit)" ]; then \
+		$(CONTROLLER_GEN) crd paths="./apis/..." output:crd:artifacts:config=config/crd/bases; \
+	fi
+	$(CONTROLLER_GEN) rbac:roleName=plinth-manager paths="./..." output:rbac:artifacts:config=config/rbac
+
+.PHONY: generate
+generate: controller-gen ## Generate DeepCopy methods for the API types.
+	@if [ -d apis ] && [ -n "$$(find apis -name '*.go' -print -quit)" ]; then \
+		$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./apis/..."; \
+	fi
+
+.PHONY: verify
+verify: generate manifests ## Fail when generated code or manifests are out of date.
+	@changes=$$(git status --porcelain -- $(GENERATED_PATHS) go.mod go.sum); \
+	if [ -n "$$changes" ]; then \
+		echo "generated files are out of date; run 'make generate manifests' and commit:"; \
+		echo "$$changes"; git --no-pager diff --stat -- $(GENERATED_PATHS); exit 1; \
+	fi
+
+.PHONY: fmt
+fmt: ## Run gofmt on the code.
+	$(GO) fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet on the code.
+	$(GO) vet ./...
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint (config in .golangci.yml).
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: tidy
+tidy: ## Run go mod tidy.
+	$(GO) mod tidy
+
+##@ Test
+
+.PHONY: test
+test: deps k8s-bins verify vet lint test-go ## Everything CI runs: generated-code check, vet, lint, unit, node and control-plane tests.
+
+.PHONY: test-go
+test-go: ## Run the Go tests only (unit, node and control-plane tests).
+	$(GO) test $(GOTEST_FLAGS) -p $(GOTEST_PARALLEL) ./...
+
+.PHONY: bench
+bench: deps k8s-bins ## Run the benchmarks; record results in docs/benchmarks.md.
+	$(GO) test $(BENCH_FLAGS) -p 1 ./... | tee $(LOCALBIN)/bench.txt
+
+##@ Build
+
+.PHONY: build
+build: ## Build the plinth binaries into bin/.
+	@mkdir -p $(LOCALBIN)
+	$(GO) build -o $(LOCALBIN)/ ./cmd/...
+
+.PHONY: run
+run: deps k8s-bins ## Start a local control plane with three simulated nodes (Ctrl-C stops it).
+	$(GO) build -o $(LOCALBIN)/plinth-devcluster ./cmd/plinth-devcluster
+	exec $(LOCALBIN)/plinth-devcluster --dir $(RUN_DIR) --nodes $(RUN_NODES)
+
+.PHONY: k8s-bins
+k8s-bins: ## Build etcd and the Kubernetes components into bin/k8s (cached).
+	hack/build-k8s.sh $(K8S_BIN)
+
+.PHONY: deps
+deps: ## Install the Debian packages the tests need (root only; no-op when present).
+	hack/install-deps.sh
+
+##@ Tools
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into bin/.
+$(CONTROLLER_GEN):
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint into bin/.
+$(GOLANGCI_LINT):
+	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+.PHONY: helm
+helm: $(HELM) ## Install helm into bin/.
+$(HELM):
+	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
+
+.PHONY: kustomize
+kustomize: $(KUSTOMIZE) ## Install kustomize into bin/.
+$(KUSTOMIZE):
+	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+# go-install-tool installs package $(2) at version $(3) as $(1) (name-version),
+# with a plain-name symlink beside it.
+define go-install-tool
+@[ -f "$(1)" ] || { \
+	set -e; pkg=$(2)@$(3); echo "installing $${pkg}"; mkdir -p $(LOCALBIN); \
+	GOBIN=$(LOCALBIN) $(GO) install $${pkg}; \
+	mv "$$(echo "$(1)" | sed "s/-$(3)$$//")" $(1); \
+}; \
+ln -sf "$$(basename $(1))" "$$(echo "$(1)" | sed "s/-$(3)$$//")"
+endef

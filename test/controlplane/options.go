@@ -1,0 +1,131 @@
+package controlplane
+
+import (
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Default network ranges of the local control plane. They are used only
+// inside the API objects of the simulated cluster: nothing routes them.
+const (
+	DefaultClusterCIDR      = "10.244.0.0/16"
+	DefaultServiceCIDR      = "10.96.0.0/16"
+	DefaultNodeCIDRMaskSize = 24
+)
+
+// Options configure a control plane. The zero value is usable: no nodes,
+// default network ranges, logs in a fresh temporary directory.
+type Options struct {
+	// Dir holds logs, kubeconfigs and certificates. Empty means a new
+	// temporary directory, removed by Stop unless KeepDir is set.
+	Dir string
+	// KeepDir keeps Dir after Stop (set automatically for failed tests).
+	KeepDir bool
+	// BinDir holds etcd, kube-apiserver, kube-controller-manager and
+	// kube-scheduler. Empty means KUBEBUILDER_ASSETS, else <repo>/bin/k8s.
+	BinDir string
+	// Nodes are registered before Start returns.
+	Nodes []NodeSpec
+	// ClusterCIDR is the pod range kube-controller-manager allocates
+	// Node.spec.podCIDRs from. Empty means DefaultClusterCIDR.
+	ClusterCIDR string
+	// AllocateNodeCIDRs turns kube-controller-manager's node IPAM off when
+	// false; nil means on.
+	AllocateNodeCIDRs *bool
+	// ServiceCIDR is the Service ClusterIP range. Empty means DefaultServiceCIDR.
+	ServiceCIDR string
+	// NodeCIDRMaskSize is the prefix length of each node's pod CIDR.
+	NodeCIDRMaskSize int
+	// CRDDirectoryPaths are installed before Start returns.
+	CRDDirectoryPaths []string
+	// HeartbeatInterval is how often simulated nodes renew their Lease and
+	// Ready condition. Zero means 10s, as a kubelet does.
+	HeartbeatInterval time.Duration
+	// StartTimeout bounds the start of each component. Zero means 2 minutes.
+	StartTimeout time.Duration
+}
+
+// NodeSpec describes a simulated Node.
+type NodeSpec struct {
+	// Name is the Node name and its kubernetes.io/hostname label.
+	Name string
+	// Zone and Region become topology.kubernetes.io/zone and /region labels.
+	Zone   string
+	Region string
+	// Labels are added to the well-known ones.
+	Labels map[string]string
+	// InternalIP is the node address. Empty means an address in 127.0.1.0/24.
+	InternalIP string
+	// Allocatable resources; empty values mean 4 CPUs, 16Gi memory, 110 pods.
+	CPU, Memory, Pods string
+}
+
+func (o *Options) setDefaults() {
+	if o.ClusterCIDR == "" {
+		o.ClusterCIDR = DefaultClusterCIDR
+	}
+	if o.ServiceCIDR == "" {
+		o.ServiceCIDR = DefaultServiceCIDR
+	}
+	if o.NodeCIDRMaskSize == 0 {
+		o.NodeCIDRMaskSize = DefaultNodeCIDRMaskSize
+	}
+	if o.AllocateNodeCIDRs == nil {
+		on := true
+		o.AllocateNodeCIDRs = &on
+	}
+	if o.HeartbeatInterval == 0 {
+		o.HeartbeatInterval = 10 * time.Second
+	}
+	if o.StartTimeout == 0 {
+		o.StartTimeout = 2 * time.Minute
+	}
+}
+
+// resources returns the node's allocatable resources, defaults filled in.
+func (n NodeSpec) resources() (corev1.ResourceList, error) {
+	values := map[corev1.ResourceName]string{
+		corev1.ResourceCPU:    orDefault(n.CPU, "4"),
+		corev1.ResourceMemory: orDefault(n.Memory, "16Gi"),
+		corev1.ResourcePods:   orDefault(n.Pods, "110"),
+	}
+	list := corev1.ResourceList{}
+	for name, value := range values {
+		q, err := resource.ParseQuantity(value)
+		if err != nil {
+			return nil, fmt.Errorf("node %q: invalid %s %q: %w", n.Name, name, value, err)
+		}
+		list[name] = q
+	}
+	return list, nil
+}
+
+// labels returns the node's labels: the given ones plus the well-known
+// hostname, zone, region and OS labels.
+func (n NodeSpec) labels() map[string]string {
+	labels := map[string]string{
+		corev1.LabelHostname:   n.Name,
+		corev1.LabelOSStable:   "linux",
+		corev1.LabelArchStable: "amd64",
+	}
+	if n.Zone != "" {
+		labels[corev1.LabelTopologyZone] = n.Zone
+	}
+	if n.Region != "" {
+		labels[corev1.LabelTopologyRegion] = n.Region
+	}
+	for k, v := range n.Labels {
+		labels[k] = v
+	}
+	return labels
+}
+
+func orDefault(value, def string) string {
+	if value == "" {
+		return def
+	}
+	return value
+}

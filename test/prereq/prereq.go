@@ -1,0 +1,45 @@
+package prereq
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// InCI reports whether the tests run under CI, where nothing may be skipped
+// for lack of a prerequisite.
+func InCI() bool {
+	return os.Getenv("CI") == "true"
+}
+
+// Require fails (in CI) or skips (elsewhere) the test when ok is false,
+// naming what is missing and how to provide it.
+func Require(t testing.TB, ok bool, format string, args ...any) {
+	t.Helper()
+	if ok {
+		return
+	}
+	msg := "missing prerequisite: " + fmt.Sprintf(format, args...)
+	if InCI() {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// Root requires the test to run as root (loop devices, mounts, network
+// namespaces).
+func Root(t testing.TB) {
+	t.Helper()
+	Require(t, os.Geteuid() == 0, "root privileges (run `sudo make test`)")
+}
+
+// Commands requires every named command to be on PATH; hack/install-deps.sh
+// installs them.
+func Commands(t testing.TB, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		_, err := exec.LookPath(name)
+		Require(t, err == nil, "command %q on PATH (run hack/install-deps.sh)", name)
+	}
+}
