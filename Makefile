@@ -44,6 +44,10 @@ manifests: controller-gen ## Generate CRDs and RBAC from the Go markers into con
 		$(CONTROLLER_GEN) crd paths="./apis/..." output:crd:artifacts:config=config/crd/bases; \
 	fi
 	$(CONTROLLER_GEN) rbac:roleName=plinth-manager paths="./..." output:rbac:artifacts:config=config/rbac
+	@# The standard snapshot CRDs, from the external-snapshotter client module pinned in go.mod.
+	@src=$$($(GO) list -m -f '{{.Dir}}' github.com/kubernetes-csi/external-snapshotter/client/v8)/config/crd; \
+	mkdir -p config/crd/snapshot && for f in $$src/snapshot.storage.k8s.io_*.yaml; do \
+		install -m 0644 "$$f" config/crd/snapshot/; done
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods for the API types.
@@ -69,7 +73,7 @@ vet: ## Run go vet on the code.
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint (config in .golangci.yml).
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-serial-runners ./...
 
 .PHONY: tidy
 tidy: ## Run go mod tidy.

@@ -19,7 +19,7 @@ func FindBinDir(dir string) (string, error) {
 		dir = os.Getenv("KUBEBUILDER_ASSETS")
 	}
 	if dir == "" {
-		root, err := repoRoot()
+		root, err := RepoRoot()
 		if err != nil {
 			return "", err
 		}
@@ -33,8 +33,9 @@ func FindBinDir(dir string) (string, error) {
 	return dir, nil
 }
 
-// repoRoot walks up from the working directory to the directory holding go.mod.
-func repoRoot() (string, error) {
+// RepoRoot walks up from the working directory to the directory holding
+// go.mod: tests find the repository's manifests and binaries from there.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", fmt.Errorf("failed to get working directory: %w", err)

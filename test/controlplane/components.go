@@ -71,7 +71,7 @@ func (cp *ControlPlane) connectAdmin() error {
 	if cp.KubeconfigPath, err = cp.writeKubeconfig("admin", admin); err != nil {
 		return err
 	}
-	if cp.Client, err = client.New(cp.Config, client.Options{}); err != nil {
+	if cp.Client, err = client.New(cp.Config, client.Options{Scheme: cp.opts.Scheme}); err != nil {
 		return fmt.Errorf("failed to create admin client: %w", err)
 	}
 	if cp.Clientset, err = kubernetes.NewForConfig(cp.Config); err != nil {

@@ -131,6 +131,12 @@ func (cp *ControlPlane) LogPaths() map[string]string {
 	return paths
 }
 
+// AddLog names the log file of a component that the caller runs beside the
+// control plane, so that a failed test reports it with the others.
+func (cp *ControlPlane) AddLog(name, path string) {
+	cp.logs[name] = path
+}
+
 // KeepDir makes Stop leave Dir (logs, kubeconfigs) in place.
 func (cp *ControlPlane) KeepDir() {
 	cp.opts.KeepDir = true

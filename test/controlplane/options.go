@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // Default network ranges of the local control plane. They are used only
@@ -46,6 +47,9 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	// StartTimeout bounds the start of each component. Zero means 2 minutes.
 	StartTimeout time.Duration
+	// Scheme holds the types the admin Client knows; nil means client-go's
+	// built-in types.
+	Scheme *runtime.Scheme
 }
 
 // NodeSpec describes a simulated Node.

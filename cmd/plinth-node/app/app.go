@@ -1,0 +1,165 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	storagev1alpha1 "github.com/plinth-dev/plinth/apis/storage/v1alpha1"
+	"github.com/plinth-dev/plinth/controllers/capacity"
+	"github.com/plinth-dev/plinth/controllers/csiconn"
+	"github.com/plinth-dev/plinth/controllers/provisioning"
+	"github.com/plinth-dev/plinth/controllers/snapshotcontent"
+	"github.com/plinth-dev/plinth/csi-driver/plugin"
+)
+
+// Config is what plinth-node needs to run.
+type Config struct {
+	// Plugin configures the CSI node plugin.
+	Plugin plugin.Config
+	// RestConfig reaches the API server.
+	RestConfig *rest.Config
+	// Namespace is plinth's namespace, home of the CSIStorageCapacity objects.
+	Namespace string
+	// MetricsAddress and HealthAddress serve the manager's metrics and
+	// probes; "0" disables them.
+	MetricsAddress, HealthAddress string
+	// Workers is the number of claims provisioned in parallel.
+	Workers int
+	// CapacityResync is the capacity publisher's resync period.
+	CapacityResync time.Duration
+	// CSIDialOptions are added to the controllers' connection to the
+	// driver, such as client interceptors for tracing or fault injection.
+	CSIDialOptions []grpc.DialOption
+	// SkipControllerNameValidation allows several plinth-node instances in
+	// one process, as tests that simulate many nodes run them.
+	SkipControllerNameValidation bool
+}
+
+// Scheme returns the API types plinth-node reads and writes.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, snapshotv1.AddToScheme, storagev1alpha1.AddToScheme} {
+		if err := add(s); err != nil {
+			return nil, fmt.Errorf("failed to build scheme: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Run runs the node plugin and the node controllers until ctx is done or one
+// of them fails.
+func Run(ctx context.Context, cfg Config) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return plugin.Run(ctx, cfg.Plugin) })
+	g.Go(func() error { return runControllers(ctx, cfg) })
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("plinth-node stopped: %w", err)
+	}
+	return nil
+}
+
+// runControllers waits for the plugin's socket, then runs the manager.
+func runControllers(ctx context.Context, cfg Config) error {
+	conn, err := csiconn.Dial(cfg.Plugin.Endpoint, cfg.CSIDialOptions...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	if err := conn.WaitReady(ctx, 100*time.Millisecond); err != nil {
+		return err
+	}
+	info, err := conn.Node.NodeGetInfo(ctx, &csi.NodeGetInfoRequest{})
+	if err != nil {
+		return fmt.Errorf("failed to get node info: %w", err)
+	}
+	mgr, err := newManager(cfg)
+	if err != nil {
+		return err
+	}
+	if err := setupControllers(ctx, mgr, cfg, conn, info.GetAccessibleTopology().GetSegments()); err != nil {
+		return err
+	}
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("failed to run the node controllers: %w", err)
+	}
+	return nil
+}
+
+func newManager(cfg Config) (ctrl.Manager, error) {
+	scheme, err := Scheme()
+	if err != nil {
+		return nil, err
+	}
+	mgr, err := ctrl.NewManager(cfg.RestConfig, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: cfg.MetricsAddress},
+		HealthProbeBindAddress: cfg.HealthAddress,
+		// Every node has its own controllers; none is elected.
+		LeaderElection: false,
+		Controller:     config.Controller{SkipNameValidation: &cfg.SkipControllerNameValidation},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, fmt.Errorf("failed to add health check: %w", err)
+	}
+	return mgr, nil
+}
+
+func setupControllers(ctx context.Context, mgr ctrl.Manager, cfg Config, conn *csiconn.Conn, topology map[string]string) error {
+	snapshots, err := snapshotAPIInstalled(mgr.GetRESTMapper())
+	if err != nil {
+		return err
+	}
+	recorder := mgr.GetEventRecorder("plinth-node")
+	p := &provisioning.Provisioner{
+		Client: mgr.GetClient(), Controller: conn.Controller, DriverName: cfg.Plugin.DriverName,
+		NodeName: cfg.Plugin.NodeName, Topology: topology, Recorder: recorder,
+	}
+	if err := provisioning.SetupWithManager(ctx, mgr, p, provisioning.SetupOptions{Workers: cfg.Workers, WatchSnapshots: snapshots}); err != nil {
+		return err
+	}
+	if snapshots {
+		contents := &snapshotcontent.Controller{
+			Client: mgr.GetClient(), Controller: conn.Controller, DriverName: cfg.Plugin.DriverName,
+			NodeName: cfg.Plugin.NodeName, Recorder: recorder,
+		}
+		if err := contents.SetupWithManager(mgr, cfg.Workers); err != nil {
+			return err
+		}
+	}
+	publisher := &capacity.Publisher{
+		Client: mgr.GetClient(), Controller: conn.Controller, DriverName: cfg.Plugin.DriverName,
+		NodeName: cfg.Plugin.NodeName, Namespace: cfg.Namespace, Topology: topology, Resync: cfg.CapacityResync,
+	}
+	return publisher.SetupWithManager(mgr, snapshots)
+}
+
+// snapshotAPIInstalled reports whether the snapshot.storage.k8s.io CRDs are
+// served; without them the snapshot watches are left out.
+func snapshotAPIInstalled(mapper meta.RESTMapper) (bool, error) {
+	_, err := mapper.RESTMapping(schema.GroupKind{Group: snapshotv1.GroupName, Kind: "VolumeSnapshot"}, snapshotv1.SchemeGroupVersion.Version)
+	if meta.IsNoMatchError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("failed to look up the snapshot API: %w", err)
+	}
+	return true, nil
+}

@@ -1,0 +1,33 @@
+package agent_test
+
+import (
+	"os"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/plinth-dev/plinth/cni-plugin/agent"
+)
+
+// Wiring the agent into a controller-runtime manager, as plinth-node does.
+func Example() {
+	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{})
+	if err != nil {
+		os.Exit(1)
+	}
+	a, err := agent.New(agent.Config{
+		NodeName:     os.Getenv("NODE_NAME"),
+		ClusterCIDRs: []string{"10.244.0.0/16", "fd00:10:244::/48"},
+		Mode:         agent.ModeAuto,
+		Masquerade:   true,
+		PluginBinary: "/usr/local/bin/plinth-cni",
+	})
+	if err != nil {
+		os.Exit(1)
+	}
+	if err := (&agent.Reconciler{Client: mgr.GetClient(), Agent: a}).SetupWithManager(mgr); err != nil {
+		os.Exit(1)
+	}
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		os.Exit(1)
+	}
+}

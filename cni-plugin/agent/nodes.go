@@ -1,0 +1,84 @@
+package agent
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// nodeInfo is what the agent needs to know about a Node.
+type nodeInfo struct {
+	name       string
+	podCIDRs   []netip.Prefix
+	internalIP netip.Addr
+	internalV6 netip.Addr
+	deleting   bool
+}
+
+// underlayFor returns the peer's InternalIP of the pod CIDR's family, which
+// a direct route needs as its next hop.
+func (n nodeInfo) underlayFor(p netip.Prefix) (netip.Addr, bool) {
+	for _, ip := range []netip.Addr{n.internalIP, n.internalV6} {
+		if ip.IsValid() && ip.Is4() == p.Addr().Is4() {
+			return ip, true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// splitNodes finds this node among nodes and returns it apart from its
+// peers; peers without pod CIDRs or InternalIP are skipped.
+func splitNodes(self string, nodes []corev1.Node) (nodeInfo, []nodeInfo, error) {
+	var (
+		me    nodeInfo
+		found bool
+		peers []nodeInfo
+	)
+	for i := range nodes {
+		info := routingView(&nodes[i])
+		if info.name == self {
+			me, found = info, true
+			continue
+		}
+		if len(info.podCIDRs) > 0 && info.internalIP.IsValid() && !info.deleting {
+			peers = append(peers, info)
+		}
+	}
+	if !found {
+		return nodeInfo{}, nil, fmt.Errorf("failed to find own node %q in the node list", self)
+	}
+	sort.Slice(peers, func(i, j int) bool { return peers[i].name < peers[j].name })
+	return me, peers, nil
+}
+
+func toInfo(n *corev1.Node) nodeInfo {
+	info := nodeInfo{name: n.Name}
+	cidrs := n.Spec.PodCIDRs
+	if len(cidrs) == 0 && n.Spec.PodCIDR != "" {
+		cidrs = []string{n.Spec.PodCIDR}
+	}
+	for _, c := range cidrs {
+		if p, err := netip.ParsePrefix(c); err == nil {
+			info.podCIDRs = append(info.podCIDRs, p.Masked())
+		}
+	}
+	for _, a := range n.Status.Addresses {
+		if a.Type != corev1.NodeInternalIP {
+			continue
+		}
+		ip, err := netip.ParseAddr(a.Address)
+		switch {
+		case err != nil:
+		case ip.Is4() && !info.internalIP.IsValid():
+			info.internalIP = ip
+		case ip.Is6() && !info.internalV6.IsValid():
+			info.internalV6 = ip
+		}
+	}
+	if !info.internalIP.IsValid() {
+		info.internalIP = info.internalV6
+	}
+	return info
+}

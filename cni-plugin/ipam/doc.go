@@ -1,0 +1,19 @@
+// Package ipam hands out pod addresses from the node's pod CIDRs and records
+// them in an on-disk store.
+//
+// Every allocation is keyed by the attachment, the pair (container ID,
+// interface name) that the CNI spec uses to identify a network attachment.
+// Addresses are never looked up or released by pod name: a pod recreated
+// under the same name gets a new container ID and so a new attachment.
+//
+// The store is a directory with one file per attachment. The file name holds
+// the attachment's hash and its addresses, so that allocation only lists the
+// directory; the content records the container ID and interface name for
+// humans. A file is written to a temporary name, synced and renamed into
+// place, so after a crash an attachment is either fully recorded or absent:
+// there is no half-allocated state. All changes happen under an exclusive
+// flock on the directory's lock file, which the kernel drops if the holder
+// dies. A retried ADD for the same attachment gets the same addresses back;
+// attachments whose ADD never completed are released by DEL or by GC, which
+// keeps only the attachments the runtime lists as valid.
+package ipam

@@ -1,0 +1,18 @@
+// Package plugin implements the plinth-cni verbs of CNI spec 1.1.0 (ADD,
+// DEL, CHECK, STATUS, GC; VERSION comes from skel) for every older spec
+// version too.
+//
+// The data path is routed per pod: ADD creates a veth pair whose pod end
+// (eth0 by default) gets a /32 and/or /128 address from the node's pod CIDRs
+// and whose host end carries a host route to that address. The pod's default
+// route points at a link-local next hop (169.254.1.1 and fe80::1) that is
+// resolved by a permanent neighbour entry to the host end's MAC address, and
+// the host resolves the pod address the same way, so no ARP, NDP or proxy
+// ARP is involved and no address is spent on a gateway. The host end's name
+// is derived from the attachment (container ID, ifname), which lets DEL and
+// GC find it without the pod's network namespace.
+//
+// Errors are returned as *types.Error with the code the spec assigns, and
+// skel prints them as CNI error JSON; logs go to the plugin's logger only,
+// never to stdout, which is reserved for results.
+package plugin

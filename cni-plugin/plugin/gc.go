@@ -1,0 +1,73 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/plugins/pkg/netlinksafe"
+
+	"github.com/plinth-dev/plinth/cni-plugin/ipam"
+)
+
+// GC releases every attachment of this network that the runtime does not
+// list in cni.dev/valid-attachments, then removes host veths that belong to
+// no allocation (left by an ADD that was killed). It keeps going past errors.
+func (p *Plugin) GC(args *skel.CmdArgs) error {
+	conf, err := loadConf(args.StdinData)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(conf)
+	if err != nil {
+		return err
+	}
+	valid := make([]ipam.Key, 0, len(conf.ValidAttachments))
+	for _, a := range conf.ValidAttachments {
+		valid = append(valid, ipam.Key{ContainerID: a.ContainerID, IfName: a.IfName})
+	}
+	released, gcErr := store.GC(valid, func(a ipam.Allocation) error {
+		return deleteLink(hostVethName(a.ID))
+	})
+	for _, a := range released {
+		p.Log.Info("released stale attachment", "id", a.ID, "ips", a.IPs)
+	}
+	sweepErr := p.sweepOrphanVeths(store)
+	if err := errors.Join(gcErr, sweepErr); err != nil {
+		return types.NewError(types.ErrInternal, "failed to collect garbage", err.Error())
+	}
+	return nil
+}
+
+// sweepOrphanVeths deletes host veths whose allocation no longer exists.
+// Allocation always precedes veth creation and release follows deletion, and
+// the sweep holds the store lock so no ADD can allocate meanwhile: a veth
+// without an allocation is garbage, never a pod being set up.
+func (p *Plugin) sweepOrphanVeths(store *ipam.Store) error {
+	err := store.Inspect(func(allocs []ipam.Allocation) error {
+		owned := make(map[string]bool, len(allocs))
+		for _, a := range allocs {
+			owned[hostVethName(a.ID)] = true
+		}
+		links, err := netlinksafe.LinkList()
+		if err != nil {
+			return fmt.Errorf("failed to list links: %w", err)
+		}
+		var errs []error
+		for _, l := range links {
+			name := l.Attrs().Name
+			if l.Type() != "veth" || !strings.HasPrefix(name, HostVethPrefix) || owned[name] {
+				continue
+			}
+			p.Log.Info("deleting orphan host veth", "link", name)
+			errs = append(errs, deleteLink(name))
+		}
+		return errors.Join(errs...)
+	})
+	if err != nil {
+		return fmt.Errorf("failed to sweep orphan veths: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package plugin
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/cni/pkg/version"
+	"github.com/go-logr/logr"
+
+	"github.com/plinth-dev/plinth/cni-plugin/config"
+	"github.com/plinth-dev/plinth/cni-plugin/ipam"
+)
+
+// About is printed by the binary when it runs without CNI_COMMAND.
+const About = "plinth-cni: routed per-pod veth networking for Plinth"
+
+// Plugin holds what the CNI verbs share; the zero value logs nothing.
+type Plugin struct {
+	// Log receives diagnostics; it must not write to stdout.
+	Log logr.Logger
+}
+
+// Funcs returns the verbs for skel.PluginMainFuncs.
+func (p *Plugin) Funcs() skel.CNIFuncs {
+	return skel.CNIFuncs{
+		Add:    p.Add,
+		Del:    p.Del,
+		Check:  p.Check,
+		Status: p.Status,
+		GC:     p.GC,
+	}
+}
+
+// VersionInfo lists every CNI spec version the plugin accepts.
+func VersionInfo() version.PluginInfo {
+	return version.All
+}
+
+// loadConf parses stdin data, mapping failures to CNI error codes.
+func loadConf(data []byte) (*config.NetConf, error) {
+	conf, err := config.Parse(data)
+	if err == nil {
+		return conf, nil
+	}
+	var fe *config.FieldError
+	if errors.As(err, &fe) {
+		return nil, types.NewError(types.ErrInvalidNetworkConfig, fe.Error(), "")
+	}
+	return nil, types.NewError(types.ErrDecodingFailure, "failed to decode network config", err.Error())
+}
+
+// openStore opens the IPAM store, mapping failures to an I/O error.
+func openStore(conf *config.NetConf) (*ipam.Store, error) {
+	store, err := ipam.Open(conf.DataDir, conf.Name)
+	if err != nil {
+		return nil, ioError(err)
+	}
+	return store, nil
+}
+
+func ioError(err error) error {
+	return types.NewError(types.ErrIOFailure, "failed to access plugin state", err.Error())
+}
+
+func keyOf(args *skel.CmdArgs) ipam.Key {
+	return ipam.Key{ContainerID: args.ContainerID, IfName: args.IfName}
+}
+
+// hostVethNameForKey is the name of the host end of an attachment's veth pair.
+func hostVethNameForKey(key ipam.Key) string {
+	return hostVethName(key.ID())
+}
+
+func hostVethName(id string) string {
+	return fmt.Sprintf("%s%s", HostVethPrefix, id[:12])
+}
+
+// HostVethPrefix starts the name of every host-side interface the plugin
+// creates.
+const HostVethPrefix = "plx"

@@ -1,0 +1,41 @@
+package plugin
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/containernetworking/cni/pkg/skel"
+	"github.com/containernetworking/cni/pkg/types"
+
+	"github.com/plinth-dev/plinth/cni-plugin/config"
+)
+
+// Status reports whether the plugin can serve ADD: the node agent must have
+// written its state file, and the IPAM store must be usable. Until then it
+// returns code 50 (plugin not available) so the runtime holds pods back.
+func (p *Plugin) Status(args *skel.CmdArgs) error {
+	conf, err := loadConf(args.StdinData)
+	if err != nil {
+		return err
+	}
+	if err := agentReady(conf.AgentStateFile); err != nil {
+		return types.NewError(types.ErrPluginNotAvailable, "node agent has not made this node ready", err.Error())
+	}
+	if _, err := openStore(conf); err != nil {
+		return types.NewError(types.ErrPluginNotAvailable, "IPAM store unusable", err.Error())
+	}
+	return nil
+}
+
+func agentReady(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("failed to read agent state: %w", err)
+	}
+	var state config.AgentState
+	if err := json.Unmarshal(data, &state); err != nil {
+		return fmt.Errorf("failed to decode agent state %s: %w", path, err)
+	}
+	return nil
+}

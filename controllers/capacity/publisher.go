@@ -1,0 +1,188 @@
+package capacity
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/plinth-dev/plinth/controllers/storageclass"
+)
+
+// Labels of every CSIStorageCapacity, as external-provisioner sets them.
+const (
+	LabelDriverName = "csi.storage.k8s.io/drivername"
+	LabelManagedBy  = "csi.storage.k8s.io/managed-by"
+)
+
+// Publisher keeps one node's CSIStorageCapacity objects current.
+type Publisher struct {
+	Client     client.Client
+	Controller csi.ControllerClient
+	DriverName string
+	// NodeName is the node whose pool is published.
+	NodeName string
+	// Namespace holds the CSIStorageCapacity objects (the driver's namespace).
+	Namespace string
+	// Topology is the node's accessible topology from NodeGetInfo.
+	Topology map[string]string
+	// Resync is the period of the refresh that catches changes outside the
+	// API; zero means one minute.
+	Resync time.Duration
+	// Timeout bounds each GetCapacity call; zero means 30s.
+	Timeout time.Duration
+}
+
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=csistoragecapacities,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
+
+// Reconcile publishes (or withdraws) the capacity of the node for one class.
+func (p *Publisher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	class := &storagev1.StorageClass{}
+	err := p.Client.Get(ctx, req.NamespacedName, class)
+	if client.IgnoreNotFound(err) != nil {
+		return ctrl.Result{}, fmt.Errorf("failed to get StorageClass: %w", err)
+	}
+	name := ObjectName(p.NodeName, req.Name)
+	if apierrors.IsNotFound(err) || class.Provisioner != p.DriverName || !storageclass.TopologyAllowed(class, p.Topology) {
+		return ctrl.Result{}, p.withdraw(ctx, name)
+	}
+	capacity, err := p.capacity(ctx, class)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := p.publish(ctx, name, class.Name, capacity); err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: p.resync()}, nil
+}
+
+// capacity asks the driver what the node can give a volume of the class.
+func (p *Publisher) capacity(ctx context.Context, class *storagev1.StorageClass) (*csi.GetCapacityResponse, error) {
+	timeout := p.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	callCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := p.Controller.GetCapacity(callCtx, &csi.GetCapacityRequest{
+		Parameters:         storageclass.DriverParameters(class.Parameters),
+		AccessibleTopology: &csi.Topology{Segments: p.Topology},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to get capacity for class %s: %w", class.Name, err)
+	}
+	return resp, nil
+}
+
+// publish creates or updates the class's CSIStorageCapacity.
+func (p *Publisher) publish(ctx context.Context, name, className string, c *csi.GetCapacityResponse) error {
+	node := &corev1.Node{}
+	if err := p.Client.Get(ctx, client.ObjectKey{Name: p.NodeName}, node); err != nil {
+		return fmt.Errorf("failed to get node %s: %w", p.NodeName, err)
+	}
+	desired := p.object(name, className, node, c)
+	existing := &storagev1.CSIStorageCapacity{}
+	err := p.Client.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: name}, existing)
+	if apierrors.IsNotFound(err) {
+		if err := p.Client.Create(ctx, desired); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("failed to create CSIStorageCapacity %s: %w", name, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to get CSIStorageCapacity %s: %w", name, err)
+	}
+	if sameCapacity(existing, desired) {
+		return nil
+	}
+	existing.Capacity, existing.MaximumVolumeSize = desired.Capacity, desired.MaximumVolumeSize
+	if err := p.Client.Update(ctx, existing); err != nil {
+		return fmt.Errorf("failed to update CSIStorageCapacity %s: %w", name, err)
+	}
+	return nil
+}
+
+func (p *Publisher) object(name, className string, node *corev1.Node, c *csi.GetCapacityResponse) *storagev1.CSIStorageCapacity {
+	obj := &storagev1.CSIStorageCapacity{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: p.Namespace,
+			Name:      name,
+			Labels:    map[string]string{LabelDriverName: p.DriverName, LabelManagedBy: ManagedBy(p.NodeName)},
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID,
+			}},
+		},
+		NodeTopology:     &metav1.LabelSelector{MatchLabels: p.Topology},
+		StorageClassName: className,
+		Capacity:         resource.NewQuantity(c.GetAvailableCapacity(), resource.BinarySI),
+	}
+	if c.GetMaximumVolumeSize() != nil {
+		obj.MaximumVolumeSize = resource.NewQuantity(c.GetMaximumVolumeSize().GetValue(), resource.BinarySI)
+	}
+	return obj
+}
+
+func sameCapacity(a, b *storagev1.CSIStorageCapacity) bool {
+	return equalQuantity(a.Capacity, b.Capacity) && equalQuantity(a.MaximumVolumeSize, b.MaximumVolumeSize)
+}
+
+func equalQuantity(a, b *resource.Quantity) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Cmp(*b) == 0
+}
+
+// withdraw deletes the class's CSIStorageCapacity, if any.
+func (p *Publisher) withdraw(ctx context.Context, name string) error {
+	obj := &storagev1.CSIStorageCapacity{ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: name}}
+	if err := p.Client.Delete(ctx, obj); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("failed to delete CSIStorageCapacity %s: %w", name, err)
+	}
+	return nil
+}
+
+func (p *Publisher) resync() time.Duration {
+	if p.Resync == 0 {
+		return time.Minute
+	}
+	return p.Resync
+}
+
+// ObjectName is the name of the CSIStorageCapacity of a node and class:
+// readable when it fits, a hash otherwise.
+func ObjectName(node, class string) string {
+	name := "plinth-" + node + "-" + class
+	if len(name) <= validation.DNS1123SubdomainMaxLength {
+		return name
+	}
+	return "plinth-" + shortHash(node+"/"+class)
+}
+
+// ManagedBy is the managed-by label value of a node's objects; label values
+// are limited to 63 characters, node names are not.
+func ManagedBy(node string) string {
+	v := "plinth-node-" + node
+	if len(v) <= validation.LabelValueMaxLength {
+		return v
+	}
+	return "plinth-node-" + shortHash(node)
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:32]
+}

@@ -1,0 +1,99 @@
+package provisioning
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+)
+
+// Event reasons of the deleter.
+const (
+	ReasonVolumeDeleted      = "VolumeDeleted"
+	ReasonVolumeFailedDelete = "VolumeFailedDelete"
+)
+
+// Deleter applies the reclaim policy to the PVs this driver provisioned on
+// one node (every node in central mode): a Delete PV's volume is deleted
+// once its claim is gone or the PV itself is being deleted, then the PV;
+// a Retain PV only loses its finalizer when deleted.
+type Deleter struct {
+	Client     client.Client
+	Controller csi.ControllerClient
+	DriverName string
+	NodeName   string
+	Recorder   events.EventRecorder
+	Timeout    time.Duration
+}
+
+// Reconcile applies the reclaim policy of one PV.
+func (d *Deleter) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	pv := &corev1.PersistentVolume{}
+	if err := d.Client.Get(ctx, req.NamespacedName, pv); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !d.owns(pv) || !controllerutil.ContainsFinalizer(pv, FinalizerPV) {
+		return ctrl.Result{}, nil
+	}
+	deleting := !pv.DeletionTimestamp.IsZero()
+	released := pv.Status.Phase == corev1.VolumeReleased
+	if pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimDelete {
+		if deleting {
+			return ctrl.Result{}, d.removeFinalizer(ctx, pv)
+		}
+		return ctrl.Result{}, nil
+	}
+	if !deleting && !released {
+		return ctrl.Result{}, nil
+	}
+	if err := d.deleteVolume(ctx, pv); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := d.removeFinalizer(ctx, pv); err != nil {
+		return ctrl.Result{}, err
+	}
+	if !deleting {
+		if err := d.Client.Delete(ctx, pv); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("failed to delete PV: %w", err))
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// owns reports whether this deleter is responsible for the PV.
+func (d *Deleter) owns(pv *corev1.PersistentVolume) bool {
+	if pv.Annotations[AnnProvisionedBy] != d.DriverName || pv.Spec.CSI == nil {
+		return false
+	}
+	return d.NodeName == "" || pv.Annotations[AnnVolumeNode] == d.NodeName
+}
+
+func (d *Deleter) deleteVolume(ctx context.Context, pv *corev1.PersistentVolume) error {
+	timeout := d.Timeout
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	callCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := d.Controller.DeleteVolume(callCtx, &csi.DeleteVolumeRequest{VolumeId: pv.Spec.CSI.VolumeHandle}); err != nil {
+		d.Recorder.Eventf(pv, nil, corev1.EventTypeWarning, ReasonVolumeFailedDelete, "Delete", "DeleteVolume %s: %v", pv.Spec.CSI.VolumeHandle, err)
+		return fmt.Errorf("failed to delete volume %s: %w", pv.Spec.CSI.VolumeHandle, err)
+	}
+	d.Recorder.Eventf(pv, nil, corev1.EventTypeNormal, ReasonVolumeDeleted, "Delete", "Deleted volume %s", pv.Spec.CSI.VolumeHandle)
+	return nil
+}
+
+func (d *Deleter) removeFinalizer(ctx context.Context, pv *corev1.PersistentVolume) error {
+	base := pv.DeepCopy()
+	controllerutil.RemoveFinalizer(pv, FinalizerPV)
+	if err := d.Client.Patch(ctx, pv, client.MergeFrom(base)); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("failed to remove PV finalizer: %w", err))
+	}
+	return nil
+}

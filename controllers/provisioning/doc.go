@@ -1,0 +1,20 @@
+// Package provisioning turns PersistentVolumeClaims of a Plinth
+// StorageClass into volumes and PersistentVolumes, and deletes them again
+// according to the reclaim policy: the work of the upstream
+// external-provisioner sidecar, under the same contract (volume name
+// pvc-<claim UID>, the provisioned-by annotation, the PV finalizer, a PV
+// pre-bound to its claim with node affinity from the volume's accessible
+// topology) so that clusters, tools and users see what they expect.
+//
+// It runs in plinth-node for the claims whose selected node
+// (volume.kubernetes.io/selected-node, set by kube-scheduler for
+// WaitForFirstConsumer classes and by plinth-controller for Immediate ones)
+// is this node, and calls the node's CSI driver over its socket.
+//
+// Durable intent comes before any side effect: the claim gets the
+// provisioning finalizer before CreateVolume, and keeps it until a PV
+// records the volume. A crash between CreateVolume and the PV's creation,
+// followed by the claim's deletion, therefore cannot leak the volume (the
+// upstream leak of external-provisioner issue 486): the finalizer makes the
+// claim wait until the provisioner has deleted the volume again.
+package provisioning

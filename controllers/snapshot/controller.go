@@ -1,0 +1,156 @@
+package snapshot
+
+import (
+	"context"
+	"fmt"
+
+	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+)
+
+// Event reasons, as upstream's snapshot-controller emits them.
+const (
+	ReasonCreatingSnapshot     = "CreatingSnapshot"
+	ReasonSnapshotReady        = "SnapshotReady"
+	ReasonSnapshotPending      = "SnapshotPending"
+	ReasonSnapshotFailed       = "SnapshotCreationFailed"
+	ReasonSnapshotBindFailed   = "SnapshotContentMismatch"
+	ReasonSnapshotDeletePended = "SnapshotDeletePending"
+)
+
+// Controller binds VolumeSnapshots to VolumeSnapshotContents.
+type Controller struct {
+	Client   client.Client
+	Recorder events.EventRecorder
+}
+
+// +kubebuilder:rbac:groups=snapshot.storage.k8s.io,resources=volumesnapshots,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=snapshot.storage.k8s.io,resources=volumesnapshots/status,verbs=update;patch
+// +kubebuilder:rbac:groups=snapshot.storage.k8s.io,resources=volumesnapshotcontents,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=snapshot.storage.k8s.io,resources=volumesnapshotclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups="",resources=persistentvolumes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile binds one snapshot, or applies the deletion policy when it is
+// being deleted.
+func (c *Controller) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	vs := &snapshotv1.VolumeSnapshot{}
+	if err := c.Client.Get(ctx, req.NamespacedName, vs); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !vs.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, c.finalize(ctx, vs)
+	}
+	if err := c.addFinalizers(ctx, vs); err != nil {
+		return ctrl.Result{}, err
+	}
+	content, err := c.bind(ctx, vs)
+	if err != nil || content == nil {
+		return ctrl.Result{}, err
+	}
+	if err := c.updateStatus(ctx, vs, content); err != nil {
+		return ctrl.Result{}, err
+	}
+	if IsReady(vs) || contentFailed(content) {
+		return ctrl.Result{}, c.releaseClaim(ctx, vs)
+	}
+	return ctrl.Result{}, nil
+}
+
+// bind returns the content the snapshot is bound to, creating it for a
+// dynamic snapshot. A nil content with a nil error means the snapshot
+// cannot be bound yet; the reason is in an Event and the status.
+func (c *Controller) bind(ctx context.Context, vs *snapshotv1.VolumeSnapshot) (*snapshotv1.VolumeSnapshotContent, error) {
+	if name := vs.Spec.Source.VolumeSnapshotContentName; name != nil {
+		return c.bindPreProvisioned(ctx, vs, *name)
+	}
+	content := &snapshotv1.VolumeSnapshotContent{}
+	err := c.Client.Get(ctx, client.ObjectKey{Name: ContentName(string(vs.UID))}, content)
+	if err == nil {
+		return content, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("failed to get content: %w", err)
+	}
+	return c.createContent(ctx, vs)
+}
+
+// bindPreProvisioned checks that a pre-provisioned content names this
+// snapshot and records the snapshot's UID in it.
+func (c *Controller) bindPreProvisioned(ctx context.Context, vs *snapshotv1.VolumeSnapshot, name string) (*snapshotv1.VolumeSnapshotContent, error) {
+	content := &snapshotv1.VolumeSnapshotContent{}
+	if err := c.Client.Get(ctx, client.ObjectKey{Name: name}, content); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, c.fail(ctx, vs, ReasonSnapshotPending, fmt.Sprintf("VolumeSnapshotContent %s not found", name))
+		}
+		return nil, fmt.Errorf("failed to get content %s: %w", name, err)
+	}
+	ref := content.Spec.VolumeSnapshotRef
+	if ref.Name != vs.Name || ref.Namespace != vs.Namespace || (ref.UID != "" && ref.UID != vs.UID) {
+		msg := fmt.Sprintf("VolumeSnapshotContent %s is bound to %s/%s, not to this snapshot", name, ref.Namespace, ref.Name)
+		return nil, c.fail(ctx, vs, ReasonSnapshotBindFailed, msg)
+	}
+	if ref.UID == vs.UID && controllerutil.ContainsFinalizer(content, FinalizerContentBound) {
+		return content, nil
+	}
+	base := content.DeepCopy()
+	content.Spec.VolumeSnapshotRef.UID = vs.UID
+	controllerutil.AddFinalizer(content, FinalizerContentBound)
+	if err := c.Client.Patch(ctx, content, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		return nil, fmt.Errorf("failed to bind content %s: %w", name, err)
+	}
+	return content, nil
+}
+
+func (c *Controller) addFinalizers(ctx context.Context, vs *snapshotv1.VolumeSnapshot) error {
+	if controllerutil.ContainsFinalizer(vs, FinalizerSnapshotBound) && controllerutil.ContainsFinalizer(vs, FinalizerSnapshotAsSource) {
+		return nil
+	}
+	base := vs.DeepCopy()
+	controllerutil.AddFinalizer(vs, FinalizerSnapshotBound)
+	controllerutil.AddFinalizer(vs, FinalizerSnapshotAsSource)
+	if err := c.Client.Patch(ctx, vs, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("failed to add snapshot finalizers: %w", err)
+	}
+	return nil
+}
+
+// fail records why a snapshot cannot progress in its status and an Event.
+func (c *Controller) fail(ctx context.Context, vs *snapshotv1.VolumeSnapshot, reason, msg string) error {
+	c.Recorder.Eventf(vs, nil, corev1.EventTypeWarning, reason, "Bind", msg)
+	base := vs.DeepCopy()
+	if vs.Status == nil {
+		vs.Status = &snapshotv1.VolumeSnapshotStatus{}
+	}
+	if vs.Status.Error != nil && vs.Status.Error.Message != nil && *vs.Status.Error.Message == msg {
+		return nil
+	}
+	vs.Status.Error = newError(msg)
+	if err := c.Client.Status().Patch(ctx, vs, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("failed to record snapshot error: %w", err)
+	}
+	return nil
+}
+
+// SetupWithManager registers the controller and the orphan-content sweep.
+func SetupWithManager(mgr ctrl.Manager, c *Controller) error {
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named("volumesnapshot").
+		For(&snapshotv1.VolumeSnapshot{}).
+		Watches(&snapshotv1.VolumeSnapshotContent{}, contentToSnapshot()).
+		Complete(c)
+	if err != nil {
+		return fmt.Errorf("failed to set up the snapshot controller: %w", err)
+	}
+	orphans := &OrphanContents{Client: c.Client}
+	if err := ctrl.NewControllerManagedBy(mgr).Named("volumesnapshotcontent-orphans").For(&snapshotv1.VolumeSnapshotContent{}).Complete(orphans); err != nil {
+		return fmt.Errorf("failed to set up the orphan content sweep: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package snapshot
+
+import (
+	"context"
+	"fmt"
+
+	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+)
+
+// finalize applies the deletion policy of a snapshot being deleted: its
+// content (and through the content controller the physical snapshot) goes
+// with it under Delete and stays under Retain. A snapshot that a claim is
+// still being restored from waits.
+func (c *Controller) finalize(ctx context.Context, vs *snapshotv1.VolumeSnapshot) error {
+	restoring, err := c.restoringClaims(ctx, vs)
+	if err != nil {
+		return err
+	}
+	if restoring != "" {
+		c.Recorder.Eventf(vs, nil, corev1.EventTypeNormal, ReasonSnapshotDeletePended, "Delete",
+			"Snapshot is the source of claim %s, which is still being restored", restoring)
+		return nil
+	}
+	if err := c.releaseContent(ctx, vs); err != nil {
+		return err
+	}
+	if err := c.releaseClaim(ctx, vs); err != nil {
+		return err
+	}
+	base := vs.DeepCopy()
+	controllerutil.RemoveFinalizer(vs, FinalizerSnapshotBound)
+	controllerutil.RemoveFinalizer(vs, FinalizerSnapshotAsSource)
+	if err := c.Client.Patch(ctx, vs, client.MergeFrom(base)); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("failed to remove snapshot finalizers: %w", err))
+	}
+	return nil
+}
+
+// restoringClaims returns the name of a claim of the namespace that is being
+// restored from the snapshot (not bound yet), or "".
+func (c *Controller) restoringClaims(ctx context.Context, vs *snapshotv1.VolumeSnapshot) (string, error) {
+	claims := &corev1.PersistentVolumeClaimList{}
+	if err := c.Client.List(ctx, claims, client.InNamespace(vs.Namespace)); err != nil {
+		return "", fmt.Errorf("failed to list claims: %w", err)
+	}
+	for _, pvc := range claims.Items {
+		if pvc.Status.Phase == corev1.ClaimPending && restoresFrom(&pvc, vs.Name) {
+			return pvc.Name, nil
+		}
+	}
+	return "", nil
+}
+
+func restoresFrom(pvc *corev1.PersistentVolumeClaim, snapshot string) bool {
+	if ref := pvc.Spec.DataSourceRef; ref != nil {
+		return ptr.Deref(ref.APIGroup, "") == snapshotv1.GroupName && ref.Kind == "VolumeSnapshot" && ref.Name == snapshot
+	}
+	ref := pvc.Spec.DataSource
+	return ref != nil && ptr.Deref(ref.APIGroup, "") == snapshotv1.GroupName && ref.Kind == "VolumeSnapshot" && ref.Name == snapshot
+}
+
+// releaseContent lets go of the bound content: deleted under the Delete
+// policy, kept (unbound) under Retain.
+func (c *Controller) releaseContent(ctx context.Context, vs *snapshotv1.VolumeSnapshot) error {
+	name := ContentName(string(vs.UID))
+	if n := vs.Spec.Source.VolumeSnapshotContentName; n != nil {
+		name = *n
+	}
+	content := &snapshotv1.VolumeSnapshotContent{}
+	if err := c.Client.Get(ctx, client.ObjectKey{Name: name}, content); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("failed to get content %s: %w", name, err))
+	}
+	if content.Spec.VolumeSnapshotRef.UID != vs.UID {
+		return nil // not ours to release
+	}
+	return releaseContent(ctx, c.Client, content)
+}
+
+// releaseContent removes the bound-protection finalizer from a content whose
+// snapshot is gone and, under the Delete policy, deletes it.
+func releaseContent(ctx context.Context, cl client.Client, content *snapshotv1.VolumeSnapshotContent) error {
+	deleteIt := content.Spec.DeletionPolicy == snapshotv1.VolumeSnapshotContentDelete
+	base := content.DeepCopy()
+	controllerutil.RemoveFinalizer(content, FinalizerContentBound)
+	if deleteIt {
+		if content.Annotations == nil {
+			content.Annotations = map[string]string{}
+		}
+		content.Annotations[AnnBeingDeleted] = "yes"
+	}
+	if err := cl.Patch(ctx, content, client.MergeFrom(base)); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("failed to release content %s: %w", content.Name, err))
+	}
+	if !deleteIt {
+		return nil
+	}
+	if err := cl.Delete(ctx, content); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("failed to delete content %s: %w", content.Name, err))
+	}
+	return nil
+}
+
+// releaseClaim removes the source protection from the snapshot's claim once
+// no other snapshot of it is still being cut.
+func (c *Controller) releaseClaim(ctx context.Context, vs *snapshotv1.VolumeSnapshot) error {
+	name := ptr.Deref(vs.Spec.Source.PersistentVolumeClaimName, "")
+	if name == "" {
+		return nil
+	}
+	pvc := &corev1.PersistentVolumeClaim{}
+	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: vs.Namespace, Name: name}, pvc); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("failed to get claim %s: %w", name, err))
+	}
+	if !controllerutil.ContainsFinalizer(pvc, FinalizerClaimAsSource) {
+		return nil
+	}
+	if busy, err := c.otherSnapshotInProgress(ctx, vs, name); busy || err != nil {
+		return err
+	}
+	base := pvc.DeepCopy()
+	controllerutil.RemoveFinalizer(pvc, FinalizerClaimAsSource)
+	if err := c.Client.Patch(ctx, pvc, client.MergeFrom(base)); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("failed to release claim %s: %w", name, err))
+	}
+	return nil
+}
+
+// otherSnapshotInProgress reports whether another snapshot of the claim is
+// still being cut.
+func (c *Controller) otherSnapshotInProgress(ctx context.Context, vs *snapshotv1.VolumeSnapshot, claim string) (bool, error) {
+	list := &snapshotv1.VolumeSnapshotList{}
+	if err := c.Client.List(ctx, list, client.InNamespace(vs.Namespace)); err != nil {
+		return false, fmt.Errorf("failed to list snapshots: %w", err)
+	}
+	for i := range list.Items {
+		other := &list.Items[i]
+		if other.UID == vs.UID || ptr.Deref(other.Spec.Source.PersistentVolumeClaimName, "") != claim {
+			continue
+		}
+		failed := other.Status != nil && other.Status.Error != nil
+		if !IsReady(other) && !failed && other.DeletionTimestamp.IsZero() {
+			return true, nil
+		}
+	}
+	return false, nil
+}

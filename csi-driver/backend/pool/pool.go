@@ -1,0 +1,172 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/go-logr/logr"
+	"golang.org/x/sys/unix"
+
+	"github.com/plinth-dev/plinth/csi-driver/backend"
+)
+
+const (
+	volumesDir   = "volumes"
+	snapshotsDir = "snapshots"
+	dataExt      = ".img"
+	metaExt      = ".json"
+	// sectorSize is the granularity of loop devices; sizes must be multiples of it.
+	sectorSize = 512
+)
+
+// Options configures a Pool.
+type Options struct {
+	// Dir is the pool directory; it is created when missing.
+	Dir string
+	// OverProvisionRatio multiplies the free space of the pool filesystem to
+	// give the capacity offered to new volumes. Volumes are sparse, so a
+	// ratio above 1 lets the sum of volume sizes exceed the disk. Zero means 1.
+	OverProvisionRatio float64
+	// Logger receives the pool's log lines.
+	Logger logr.Logger
+}
+
+// Pool is the file-backed backend. It implements backend.Backend.
+type Pool struct {
+	dir   string
+	ratio float64
+	log   logr.Logger
+
+	mu        sync.RWMutex
+	volumes   map[backend.VolumeID]backend.Volume
+	snapshots map[backend.SnapshotID]backend.Snapshot
+
+	copies jobs
+}
+
+var _ backend.Backend = (*Pool)(nil)
+
+// New opens the pool at opts.Dir and rebuilds its state from the files there,
+// removing the leftovers of operations interrupted by a crash.
+func New(opts Options) (*Pool, error) {
+	dir, err := resolveDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	ratio := opts.OverProvisionRatio
+	if ratio == 0 {
+		ratio = 1
+	}
+	if ratio < 0 || math.IsNaN(ratio) || math.IsInf(ratio, 0) {
+		return nil, fmt.Errorf("failed to open pool: over-provisioning ratio %v is not a positive number", ratio)
+	}
+	p := &Pool{
+		dir:       dir,
+		ratio:     ratio,
+		log:       opts.Logger,
+		volumes:   map[backend.VolumeID]backend.Volume{},
+		snapshots: map[backend.SnapshotID]backend.Snapshot{},
+	}
+	if err := p.rebuild(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// resolveDir creates the pool layout and returns the absolute, symlink-free
+// path of dir, which is how the kernel reports loop devices' backing files.
+func resolveDir(dir string) (string, error) {
+	if dir == "" {
+		return "", errors.New("failed to open pool: no directory given")
+	}
+	for _, sub := range []string{volumesDir, snapshotsDir} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return "", fmt.Errorf("failed to create pool directory: %w", err)
+		}
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("failed to resolve pool directory: %w", err)
+	}
+	resolved, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", fmt.Errorf("failed to resolve pool directory: %w", err)
+	}
+	return resolved, nil
+}
+
+// file returns the path of an object's file. The ID has been validated by
+// the caller; filepath.IsLocal is a second line of defence.
+func (p *Pool) file(kindDir, id, ext string) (string, error) {
+	name := id + ext
+	if !filepath.IsLocal(name) || strings.ContainsRune(name, os.PathSeparator) {
+		return "", fmt.Errorf("%w: %q", backend.ErrInvalidID, id)
+	}
+	return filepath.Join(p.dir, kindDir, name), nil
+}
+
+// Capacity reports the pool filesystem's free space times the over-provisioning ratio.
+func (p *Pool) Capacity(_ context.Context) (backend.Capacity, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(p.dir, &st); err != nil {
+		return backend.Capacity{}, fmt.Errorf("failed to stat pool filesystem: %w", err)
+	}
+	free := float64(st.Bavail) * float64(st.Bsize) * p.ratio
+	available := int64(min(free, math.MaxInt64))
+	available -= available % sectorSize
+	return backend.Capacity{
+		AvailableBytes:     available,
+		MaximumVolumeBytes: available,
+		MinimumVolumeBytes: sectorSize,
+	}, nil
+}
+
+// Probe checks that the pool directories exist and are writable.
+func (p *Pool) Probe(_ context.Context) error {
+	for _, sub := range []string{volumesDir, snapshotsDir} {
+		if err := unix.Access(filepath.Join(p.dir, sub), unix.W_OK|unix.X_OK); err != nil {
+			return fmt.Errorf("failed to access pool directory %s: %w", sub, err)
+		}
+	}
+	return nil
+}
+
+// ensureSpace fails with backend.ErrNoSpace when bytes do not fit.
+func (p *Pool) ensureSpace(ctx context.Context, bytes int64) error {
+	c, err := p.Capacity(ctx)
+	if err != nil {
+		return err
+	}
+	if bytes > c.AvailableBytes {
+		return fmt.Errorf("%w: %d bytes requested, %d available", backend.ErrNoSpace, bytes, c.AvailableBytes)
+	}
+	return nil
+}
+
+// noSpace adds backend.ErrNoSpace to the chain of an ENOSPC error.
+func noSpace(err error) error {
+	if errors.Is(err, unix.ENOSPC) {
+		return fmt.Errorf("%w: %w", backend.ErrNoSpace, err)
+	}
+	return err
+}
+
+func sortedValues[K ~string, V any](m map[K]V) []V {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	values := make([]V, 0, len(keys))
+	for _, k := range keys {
+		values = append(values, m[k])
+	}
+	return values
+}

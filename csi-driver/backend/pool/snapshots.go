@@ -1,0 +1,142 @@
+package pool
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/plinth-dev/plinth/csi-driver/backend"
+)
+
+// CreateSnapshot copies the source volume (a reflink where possible) with
+// its filesystem frozen when mounted.
+func (p *Pool) CreateSnapshot(ctx context.Context, req backend.SnapshotRequest) (backend.Snapshot, error) {
+	data, err := p.validateSnapshotRequest(req)
+	if err != nil {
+		return backend.Snapshot{}, err
+	}
+	if existing, ok := p.snapshot(req.ID); ok {
+		if existing.SourceVolume != req.SourceVolume {
+			return backend.Snapshot{}, fmt.Errorf("%w: snapshot %s is of volume %s, requested of %s", backend.ErrExists, req.ID, existing.SourceVolume, req.SourceVolume)
+		}
+		return existing, nil
+	}
+	source, err := p.GetVolume(ctx, req.SourceVolume)
+	if err != nil {
+		return backend.Snapshot{}, err
+	}
+	if err := p.writeSnapshotData(ctx, source.ID, req.ID, data); err != nil {
+		return backend.Snapshot{}, err
+	}
+	snap := backend.Snapshot{
+		ID:           req.ID,
+		Name:         req.Name,
+		SourceVolume: source.ID,
+		SizeBytes:    source.CapacityBytes,
+		CreatedAt:    time.Now().UTC(),
+	}
+	return snap, p.commitSnapshot(snap)
+}
+
+// validateSnapshotRequest checks the request and returns the data file path.
+func (p *Pool) validateSnapshotRequest(req backend.SnapshotRequest) (string, error) {
+	if _, err := backend.ParseVolumeID(string(req.SourceVolume)); err != nil {
+		return "", err
+	}
+	if len(req.Parameters) > 0 {
+		return "", fmt.Errorf("%w: the pool backend takes no snapshot parameters, got %v", backend.ErrInvalidArgument, slices.Sorted(maps.Keys(req.Parameters)))
+	}
+	data, _, err := p.snapshotFiles(req.ID)
+	return data, err
+}
+
+// writeSnapshotData copies the source under a temporary name and renames it
+// into place, as a job that a retried call joins.
+func (p *Pool) writeSnapshotData(ctx context.Context, source backend.VolumeID, id backend.SnapshotID, data string) error {
+	return p.copies.run(ctx, string(id), func(ctx context.Context) error {
+		tmp := data + tmpSuffix
+		if err := os.Remove(tmp); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("failed to remove stale %s: %w", tmp, err)
+		}
+		if err := p.copyVolume(ctx, source, tmp); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, data); err != nil {
+			_ = os.Remove(tmp)
+			return fmt.Errorf("failed to rename %s: %w", tmp, err)
+		}
+		return nil
+	})
+}
+
+func (p *Pool) commitSnapshot(snap backend.Snapshot) error {
+	_, meta, err := p.snapshotFiles(snap.ID)
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(meta, snap); err != nil {
+		return noSpace(err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.snapshots[snap.ID] = snap
+	return nil
+}
+
+// DeleteSnapshot removes the metadata, then the data. Volumes restored from
+// the snapshot are independent copies and are not affected.
+func (p *Pool) DeleteSnapshot(_ context.Context, id backend.SnapshotID) error {
+	data, meta, err := p.snapshotFiles(id)
+	if err != nil {
+		return err
+	}
+	p.copies.stop(string(id))
+	if err := removeSynced(meta); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	delete(p.snapshots, id)
+	p.mu.Unlock()
+	return removeData(data)
+}
+
+// GetSnapshot returns the snapshot or backend.ErrNotFound.
+func (p *Pool) GetSnapshot(_ context.Context, id backend.SnapshotID) (backend.Snapshot, error) {
+	if _, err := backend.ParseSnapshotID(string(id)); err != nil {
+		return backend.Snapshot{}, err
+	}
+	snap, ok := p.snapshot(id)
+	if !ok {
+		return backend.Snapshot{}, fmt.Errorf("%w: snapshot %s", backend.ErrNotFound, id)
+	}
+	return snap, nil
+}
+
+// ListSnapshots returns all snapshots ordered by ID.
+func (p *Pool) ListSnapshots(_ context.Context) ([]backend.Snapshot, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return sortedValues(p.snapshots), nil
+}
+
+func (p *Pool) snapshot(id backend.SnapshotID) (backend.Snapshot, bool) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	snap, ok := p.snapshots[id]
+	return snap, ok
+}
+
+// snapshotFiles validates id and returns the paths of its data and metadata.
+func (p *Pool) snapshotFiles(id backend.SnapshotID) (data, meta string, err error) {
+	if _, err := backend.ParseSnapshotID(string(id)); err != nil {
+		return "", "", err
+	}
+	if data, err = p.file(snapshotsDir, string(id), dataExt); err != nil {
+		return "", "", err
+	}
+	meta, err = p.file(snapshotsDir, string(id), metaExt)
+	return data, meta, err
+}

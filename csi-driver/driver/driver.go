@@ -1,0 +1,86 @@
+package driver
+
+import (
+	"errors"
+
+	"github.com/go-logr/logr"
+	"k8s.io/mount-utils"
+	utilexec "k8s.io/utils/exec"
+
+	"github.com/plinth-dev/plinth/csi-driver/backend"
+)
+
+// DefaultName is the CSI driver name Plinth registers.
+const DefaultName = "csi.plinth.dev"
+
+// Options configures a Driver.
+type Options struct {
+	// Name is the CSI driver name; empty means DefaultName.
+	Name string
+	// Version is reported by GetPluginInfo.
+	Version string
+	// NodeID is the name of the Kubernetes node the driver runs on.
+	NodeID string
+	// Backend stores the volumes.
+	Backend backend.Backend
+	// Topology adds segments such as zone and region to the node's topology; optional.
+	Topology TopologySource
+	// MaxVolumesPerNode is reported by NodeGetInfo; zero means no limit.
+	MaxVolumesPerNode int64
+	// DefaultFSType formats volumes whose capability names no filesystem; empty means ext4.
+	DefaultFSType string
+	// Mounter formats and mounts; nil means the host's mount and mkfs tools.
+	Mounter *mount.SafeFormatAndMount
+	// Logger is the base logger; each call logs with the method name added.
+	Logger logr.Logger
+}
+
+// Driver implements the CSI Identity, Controller and Node services.
+type Driver struct {
+	name, version string
+	nodeID        string
+	backend       backend.Backend
+	topology      TopologySource
+	maxVolumes    int64
+	defaultFSType string
+	mounter       *mount.SafeFormatAndMount
+	resizer       *mount.ResizeFs
+	log           logr.Logger
+	locks         *keyLocks
+}
+
+// New checks opts and returns a Driver.
+func New(opts Options) (*Driver, error) {
+	if opts.Backend == nil {
+		return nil, errors.New("failed to create driver: no backend")
+	}
+	if opts.NodeID == "" {
+		return nil, errors.New("failed to create driver: no node ID")
+	}
+	d := &Driver{
+		name:          opts.Name,
+		version:       opts.Version,
+		nodeID:        opts.NodeID,
+		backend:       opts.Backend,
+		topology:      opts.Topology,
+		maxVolumes:    opts.MaxVolumesPerNode,
+		defaultFSType: opts.DefaultFSType,
+		mounter:       opts.Mounter,
+		log:           opts.Logger,
+		locks:         newKeyLocks(),
+	}
+	if d.name == "" {
+		d.name = DefaultName
+	}
+	if d.defaultFSType == "" {
+		d.defaultFSType = fsExt4
+	}
+	if !supportedFSTypes[d.defaultFSType] {
+		return nil, errors.New("failed to create driver: unsupported default filesystem " + d.defaultFSType)
+	}
+	if d.mounter == nil {
+		d.mounter = mount.NewSafeFormatAndMount(mount.NewWithoutSystemd(""), utilexec.New())
+	}
+	d.resizer = mount.NewResizeFs(d.mounter.Exec)
+	return d, nil
+}

@@ -1,0 +1,476 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"github.com/go-logr/logr"
+	"golang.org/x/sys/unix"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"k8s.io/mount-utils"
+
+	"github.com/plinth-dev/plinth/csi-driver/backend"
+	"github.com/plinth-dev/plinth/csi-driver/internal/mountinfo"
+)
+
+// NodeServer is the CSI Node service.
+type NodeServer struct {
+	csi.UnimplementedNodeServer
+	d *Driver
+}
+
+var nodeCapabilities = []csi.NodeServiceCapability_RPC_Type{
+	csi.NodeServiceCapability_RPC_STAGE_UNSTAGE_VOLUME,
+	csi.NodeServiceCapability_RPC_GET_VOLUME_STATS,
+	csi.NodeServiceCapability_RPC_EXPAND_VOLUME,
+	csi.NodeServiceCapability_RPC_SINGLE_NODE_MULTI_WRITER,
+	csi.NodeServiceCapability_RPC_GET_VOLUME_HEALTH,
+	csi.NodeServiceCapability_RPC_GET_STORAGE_HEALTH,
+}
+
+// NodeGetCapabilities lists the node RPCs the driver implements.
+func (s *NodeServer) NodeGetCapabilities(context.Context, *csi.NodeGetCapabilitiesRequest) (*csi.NodeGetCapabilitiesResponse, error) {
+	caps := make([]*csi.NodeServiceCapability, 0, len(nodeCapabilities))
+	for _, t := range nodeCapabilities {
+		caps = append(caps, &csi.NodeServiceCapability{
+			Type: &csi.NodeServiceCapability_Rpc{Rpc: &csi.NodeServiceCapability_RPC{Type: t}},
+		})
+	}
+	return &csi.NodeGetCapabilitiesResponse{Capabilities: caps}, nil
+}
+
+// NodeGetInfo reports the node ID, the volume limit and the node's topology.
+func (s *NodeServer) NodeGetInfo(ctx context.Context, _ *csi.NodeGetInfoRequest) (*csi.NodeGetInfoResponse, error) {
+	seg, err := s.d.segments(ctx)
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	return &csi.NodeGetInfoResponse{
+		NodeId:             s.d.nodeID,
+		MaxVolumesPerNode:  s.d.maxVolumes,
+		AccessibleTopology: &csi.Topology{Segments: seg},
+	}, nil
+}
+
+// NodeStageVolume attaches the volume and, for a filesystem volume, formats
+// it when blank, grows its filesystem when the volume was expanded while
+// unstaged, and mounts it at the staging path.
+func (s *NodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRequest) (*csi.NodeStageVolumeResponse, error) {
+	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
+		return nil, err
+	}
+	staging := req.GetStagingTargetPath()
+	if err := checkPath("staging_target_path", staging); err != nil {
+		return nil, err
+	}
+	if err := requiredCapability(req.GetVolumeCapability()); err != nil {
+		return nil, err
+	}
+	unlock, ok := s.d.locks.tryLock(string(id))
+	if !ok {
+		return nil, busy(string(id))
+	}
+	defer unlock()
+	device, err := s.d.backend.Attach(ctx, id)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if req.GetVolumeCapability().GetBlock() != nil {
+		return &csi.NodeStageVolumeResponse{}, nil
+	}
+	return &csi.NodeStageVolumeResponse{}, s.stageFilesystem(ctx, device, staging, req.GetVolumeCapability())
+}
+
+func (s *NodeServer) stageFilesystem(ctx context.Context, device, staging string, c *csi.VolumeCapability) error {
+	mounted, err := s.isMountPoint(staging)
+	if err != nil || mounted {
+		return err
+	}
+	if err := os.MkdirAll(staging, 0o750); err != nil {
+		return status.Errorf(codes.Internal, "failed to create staging_target_path: %v", err)
+	}
+	fsType := s.d.fsTypeOf(c)
+	options := mountOptions(c, fsType)
+	growXFS, err := s.growBeforeMount(ctx, device, slices.Contains(options, "ro"))
+	if err != nil {
+		return err
+	}
+	if err := s.d.mounter.FormatAndMount(device, staging, fsType, options); err != nil {
+		return status.Errorf(codes.Internal, "failed to format and mount %s at staging_target_path: %v", device, err)
+	}
+	if growXFS {
+		if err := s.growAfterMount(ctx, device, staging); err != nil {
+			return err
+		}
+	}
+	logr.FromContextOrDiscard(ctx).Info("Staged volume", "device", device, "path", staging, "fsType", fsType)
+	return nil
+}
+
+// mountOptions returns the options to mount a filesystem of fsType with
+// for capability c.
+func mountOptions(c *csi.VolumeCapability, fsType string) []string {
+	options := slices.Clone(c.GetMount().GetMountFlags())
+	if isReadOnlyMode(c) {
+		options = append(options, "ro")
+	}
+	if fsType == fsXFS {
+		// Snapshots and clones carry their source's filesystem UUID, and XFS
+		// refuses to mount a second filesystem with a UUID already mounted.
+		options = append(options, "nouuid")
+	}
+	return options
+}
+
+// NodeUnstageVolume unmounts the staging path and detaches the volume. The
+// staging directory belongs to the CO and is left in place.
+func (s *NodeServer) NodeUnstageVolume(ctx context.Context, req *csi.NodeUnstageVolumeRequest) (*csi.NodeUnstageVolumeResponse, error) {
+	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
+		return nil, err
+	}
+	staging := req.GetStagingTargetPath()
+	if err := checkPath("staging_target_path", staging); err != nil {
+		return nil, err
+	}
+	unlock, ok := s.d.locks.tryLock(string(id))
+	if !ok {
+		return nil, busy(string(id))
+	}
+	defer unlock()
+	if err := s.unmount(staging); err != nil {
+		return nil, err
+	}
+	if err := s.d.backend.Detach(ctx, id); err != nil {
+		return nil, toStatus(err)
+	}
+	return &csi.NodeUnstageVolumeResponse{}, nil
+}
+
+// NodePublishVolume bind-mounts the staged filesystem, or the block device,
+// at the target path, which it creates.
+func (s *NodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolumeRequest) (*csi.NodePublishVolumeResponse, error) {
+	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkPublishRequest(req); err != nil {
+		return nil, err
+	}
+	unlock, ok := s.d.locks.tryLock(string(id))
+	if !ok {
+		return nil, busy(string(id))
+	}
+	defer unlock()
+	device, err := s.d.backend.Device(ctx, id)
+	if errors.Is(err, backend.ErrNotAttached) || errors.Is(err, backend.ErrNotFound) {
+		return nil, status.Errorf(codes.FailedPrecondition, "volume_id %s is not staged on this node", id)
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.checkSingleWriter(req, device); err != nil {
+		return nil, err
+	}
+	return &csi.NodePublishVolumeResponse{}, s.publish(req, device)
+}
+
+func (s *NodeServer) checkPublishRequest(req *csi.NodePublishVolumeRequest) error {
+	if err := checkPath("target_path", req.GetTargetPath()); err != nil {
+		return err
+	}
+	if err := checkPath("staging_target_path", req.GetStagingTargetPath()); err != nil {
+		return err
+	}
+	return requiredCapability(req.GetVolumeCapability())
+}
+
+// checkSingleWriter refuses a second target for a SINGLE_NODE_SINGLE_WRITER volume.
+func (s *NodeServer) checkSingleWriter(req *csi.NodePublishVolumeRequest, device string) error {
+	if req.GetVolumeCapability().GetAccessMode().GetMode() != csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER {
+		return nil
+	}
+	filesystems, binds, err := mountinfo.ByDevice(device)
+	if err != nil {
+		return status.Errorf(codes.Internal, "failed to list mounts: %v", err)
+	}
+	for _, m := range slices.Concat(filesystems, binds) {
+		if m != req.GetStagingTargetPath() && m != req.GetTargetPath() {
+			return status.Errorf(codes.FailedPrecondition, "volume_id %s is single-writer and already published at %s", req.GetVolumeId(), m)
+		}
+	}
+	return nil
+}
+
+func (s *NodeServer) publish(req *csi.NodePublishVolumeRequest, device string) error {
+	target := req.GetTargetPath()
+	readOnly := req.GetReadonly() || isReadOnlyMode(req.GetVolumeCapability())
+	mounted, err := s.isMountPoint(target)
+	if err != nil {
+		return err
+	}
+	if mounted {
+		return s.checkPublished(target, readOnly)
+	}
+	source := req.GetStagingTargetPath()
+	if req.GetVolumeCapability().GetBlock() != nil {
+		source = device
+		err = createFile(target)
+	} else {
+		err = os.MkdirAll(target, 0o750)
+	}
+	if err != nil {
+		return status.Errorf(codes.Internal, "failed to create target_path: %v", err)
+	}
+	options := []string{"bind"}
+	if readOnly {
+		options = append(options, "ro")
+	}
+	if err := s.d.mounter.Mount(source, target, "", options); err != nil {
+		return status.Errorf(codes.Internal, "failed to bind-mount %s at target_path: %v", source, err)
+	}
+	return nil
+}
+
+// checkPublished accepts a repeated publish only when the existing mount at
+// target has the requested read-only setting.
+func (s *NodeServer) checkPublished(target string, readOnly bool) error {
+	mounts, err := s.d.mounter.List()
+	if err != nil {
+		return status.Errorf(codes.Internal, "failed to list mounts: %v", err)
+	}
+	for _, m := range mounts {
+		if m.Path == target && slices.Contains(m.Opts, "ro") != readOnly {
+			return status.Errorf(codes.AlreadyExists, "target_path %s is already published with readonly=%v", target, !readOnly)
+		}
+	}
+	return nil
+}
+
+func createFile(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("failed to create parent directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("failed to create %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("failed to close %s: %w", path, err)
+	}
+	return nil
+}
+
+// NodeUnpublishVolume unmounts and removes the target path.
+func (s *NodeServer) NodeUnpublishVolume(_ context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
+	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPath("target_path", req.GetTargetPath()); err != nil {
+		return nil, err
+	}
+	unlock, ok := s.d.locks.tryLock(string(id))
+	if !ok {
+		return nil, busy(string(id))
+	}
+	defer unlock()
+	// CleanupMountPoint removes the path only once it is no longer a mount point.
+	if err := mount.CleanupMountPoint(req.GetTargetPath(), s.d.mounter, true); err != nil {
+		return nil, status.Errorf(codes.Internal, "failed to unmount target_path: %v", err)
+	}
+	return &csi.NodeUnpublishVolumeResponse{}, nil
+}
+
+// NodeGetVolumeStats reports the usage of a published or staged volume.
+func (s *NodeServer) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVolumeStatsRequest) (*csi.NodeGetVolumeStatsResponse, error) {
+	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
+		return nil, err
+	}
+	if err := required("volume_path", req.GetVolumePath()); err != nil {
+		return nil, err
+	}
+	vol, err := s.d.backend.GetVolume(ctx, id)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	info, err := os.Stat(req.GetVolumePath())
+	if os.IsNotExist(err) {
+		return nil, status.Errorf(codes.NotFound, "volume_path %s does not exist", req.GetVolumePath())
+	}
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "failed to stat volume_path: %v", err)
+	}
+	if info.Mode()&os.ModeDevice != 0 {
+		return &csi.NodeGetVolumeStatsResponse{Usage: []*csi.VolumeUsage{{Unit: csi.VolumeUsage_BYTES, Total: vol.CapacityBytes}}}, nil
+	}
+	return filesystemStats(req.GetVolumePath())
+}
+
+func filesystemStats(path string) (*csi.NodeGetVolumeStatsResponse, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return nil, status.Errorf(codes.Internal, "failed to statfs volume_path: %v", err)
+	}
+	bsize := uint64(max(st.Bsize, 0))
+	return &csi.NodeGetVolumeStatsResponse{Usage: []*csi.VolumeUsage{
+		{
+			Unit:      csi.VolumeUsage_BYTES,
+			Total:     clampInt64(st.Blocks * bsize),
+			Available: clampInt64(st.Bavail * bsize),
+			Used:      clampInt64((st.Blocks - st.Bfree) * bsize),
+		},
+		{
+			Unit:      csi.VolumeUsage_INODES,
+			Total:     clampInt64(st.Files),
+			Available: clampInt64(st.Ffree),
+			Used:      clampInt64(st.Files - st.Ffree),
+		},
+	}}, nil
+}
+
+// clampInt64 converts a filesystem counter to the int64 CSI uses.
+func clampInt64(n uint64) int64 {
+	return int64(min(n, math.MaxInt64))
+}
+
+// NodeGetVolumeHealth reports backend problems and a filesystem volume that
+// should be mounted but is not.
+func (s *NodeServer) NodeGetVolumeHealth(ctx context.Context, req *csi.NodeGetVolumeHealthRequest) (*csi.NodeGetVolumeHealthResponse, error) {
+	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
+		return nil, err
+	}
+	vol, err := s.d.backend.GetVolume(ctx, id)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	health := csiHealth(vol)
+	for _, path := range []string{req.GetStagingTargetPath(), req.GetVolumePublishPath()} {
+		if path == "" {
+			continue
+		}
+		if mounted, err := s.isMountPoint(path); err != nil || !mounted {
+			health.HealthStatuses = append(health.HealthStatuses, &csi.VolumeHealth_VolumeHealthEntry{
+				Status: csi.VolumeHealthErrorType_INACCESSIBLE, Reason: "NotMounted", Message: path + " is not a mount point",
+			})
+		}
+	}
+	return &csi.NodeGetVolumeHealthResponse{VolumeHealth: health}, nil
+}
+
+// NodeGetStorageHealth reports the backend unreachable when its probe fails.
+func (s *NodeServer) NodeGetStorageHealth(ctx context.Context, _ *csi.NodeGetStorageHealthRequest) (*csi.NodeGetStorageHealthResponse, error) {
+	resp := &csi.NodeGetStorageHealthResponse{}
+	if err := s.d.backend.Probe(ctx); err != nil {
+		resp.BackendHealth = []*csi.NodeGetStorageHealthResponse_StorageBackendHealth{{
+			Status: csi.StorageHealthErrorType_STORAGE_UNREACHABLE, Reason: "ProbeFailed", Message: err.Error(),
+		}}
+	}
+	return resp, nil
+}
+
+// NodeExpandVolume grows the filesystem of a mounted volume to the size of
+// its device; a block volume needs nothing more than the controller's step.
+// A mounted ext4 filesystem grows only when the driver has CAP_SYS_RESOURCE;
+// without it the call fails with FailedPrecondition, leaving the filesystem
+// intact at its old size, and the next NodeStageVolume grows it offline.
+func (s *NodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVolumeRequest) (*csi.NodeExpandVolumeResponse, error) {
+	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
+		return nil, err
+	}
+	if err := required("volume_path", req.GetVolumePath()); err != nil {
+		return nil, err
+	}
+	unlock, ok := s.d.locks.tryLock(string(id))
+	if !ok {
+		return nil, busy(string(id))
+	}
+	defer unlock()
+	vol, err := s.d.backend.GetVolume(ctx, id)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := checkPath("volume_path", req.GetVolumePath()); err != nil {
+		return nil, err
+	}
+	device, err := s.d.backend.Device(ctx, id)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	if err := s.growFilesystem(ctx, req, device); err != nil {
+		return nil, err
+	}
+	return &csi.NodeExpandVolumeResponse{CapacityBytes: vol.CapacityBytes}, nil
+}
+
+func (s *NodeServer) growFilesystem(ctx context.Context, req *csi.NodeExpandVolumeRequest, device string) error {
+	info, err := os.Stat(req.GetVolumePath())
+	if os.IsNotExist(err) {
+		return status.Errorf(codes.NotFound, "volume_path %s does not exist", req.GetVolumePath())
+	}
+	if err != nil {
+		return status.Errorf(codes.Internal, "failed to stat volume_path: %v", err)
+	}
+	if req.GetVolumeCapability().GetBlock() != nil || info.Mode()&os.ModeDevice != 0 {
+		return nil
+	}
+	format, err := s.d.mounter.GetDiskFormat(device)
+	if err != nil {
+		return status.Errorf(codes.Internal, "failed to detect the filesystem at volume_path: %v", err)
+	}
+	grow, err := onlineGrowthNeeded(req.GetVolumeId(), device, format)
+	if err != nil || !grow {
+		return err
+	}
+	if _, err := s.d.resizer.Resize(device, req.GetVolumePath()); err != nil {
+		return status.Errorf(codes.Internal, "failed to grow the filesystem at volume_path: %v", err)
+	}
+	logr.FromContextOrDiscard(ctx).Info("Grew filesystem", "device", device, "path", req.GetVolumePath())
+	return nil
+}
+
+// checkPath requires an absolute, clean path in field.
+func checkPath(field, path string) error {
+	if err := required(field, path); err != nil {
+		return err
+	}
+	if !filepath.IsAbs(path) {
+		return status.Errorf(codes.InvalidArgument, "%s %q must be an absolute path", field, path)
+	}
+	return nil
+}
+
+// isMountPoint reports whether path is a mount point; a missing path is not.
+func (s *NodeServer) isMountPoint(path string) (bool, error) {
+	mounted, err := s.d.mounter.IsMountPoint(path)
+	if os.IsNotExist(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, status.Errorf(codes.Internal, "failed to check mount point %s: %v", path, err)
+	}
+	return mounted, nil
+}
+
+// unmount unmounts path when it is a mount point and never removes it.
+func (s *NodeServer) unmount(path string) error {
+	mounted, err := s.isMountPoint(path)
+	if err != nil || !mounted {
+		return err
+	}
+	if err := s.d.mounter.Unmount(path); err != nil {
+		return status.Errorf(codes.Internal, "failed to unmount %s: %v", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/kubernetes-csi/csi-lib-utils/metrics"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/plinth-dev/plinth/csi-driver/backend"
+	"github.com/plinth-dev/plinth/csi-driver/backend/pool"
+	"github.com/plinth-dev/plinth/csi-driver/driver"
+	"github.com/plinth-dev/plinth/csi-driver/registration"
+)
+
+// Config is what the node plugin needs to run.
+type Config struct {
+	// DriverName is the CSI driver name.
+	DriverName string
+	// Version is reported to the CO.
+	Version string
+	// NodeName is the Kubernetes node the plugin runs on.
+	NodeName string
+	// Endpoint is the CSI socket, "unix:///path".
+	Endpoint string
+	// KubeletEndpoint is the CSI socket path as the kubelet sees it; empty means the path of Endpoint.
+	KubeletEndpoint string
+	// RegistryDir is the kubelet's plugins_registry directory; empty disables registration.
+	RegistryDir string
+	// Backend stores the volumes; nil means the pool backend in PoolDir.
+	Backend backend.Backend
+	// PoolDir is the pool backend's directory.
+	PoolDir string
+	// OverProvisionRatio scales the pool's free space into capacity.
+	OverProvisionRatio float64
+	// DefaultFSType formats volumes whose capability names no filesystem.
+	DefaultFSType string
+	// MaxVolumesPerNode is reported by NodeGetInfo; zero means no limit.
+	MaxVolumesPerNode int64
+	// MetricsAddress is the host:port of the metrics endpoint; empty disables it.
+	MetricsAddress string
+	// Topology adds zone and region to the node's topology; optional.
+	Topology driver.TopologySource
+	// Logger is the base logger.
+	Logger logr.Logger
+}
+
+// Run serves the node plugin until ctx is done or a server fails.
+func Run(ctx context.Context, cfg Config) error {
+	d, err := newDriver(cfg)
+	if err != nil {
+		return err
+	}
+	l, err := driver.Listen(cfg.Endpoint)
+	if err != nil {
+		return err
+	}
+	recorder := metrics.NewCSIMetricsManagerForPlugin(cfg.DriverName)
+	srv := driver.NewGRPCServer(d, recorder)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(l); err != nil {
+			return fmt.Errorf("failed to serve CSI: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		srv.GracefulStop()
+		return nil
+	})
+	if cfg.RegistryDir != "" {
+		g.Go(func() error { return serveRegistration(ctx, cfg) })
+	}
+	if cfg.MetricsAddress != "" {
+		g.Go(func() error { return serveMetrics(ctx, cfg.MetricsAddress, recorder) })
+	}
+	cfg.Logger.Info("Serving CSI", "endpoint", cfg.Endpoint, "node", cfg.NodeName, "pool", cfg.PoolDir)
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("failed to run the node plugin: %w", err)
+	}
+	return nil
+}
+
+func newDriver(cfg Config) (*driver.Driver, error) {
+	b := cfg.Backend
+	if b == nil {
+		p, err := pool.New(pool.Options{
+			Dir:                cfg.PoolDir,
+			OverProvisionRatio: cfg.OverProvisionRatio,
+			Logger:             cfg.Logger.WithName("pool"),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("failed to open the pool: %w", err)
+		}
+		b = p
+	}
+	d, err := driver.New(driver.Options{
+		Name:              cfg.DriverName,
+		Version:           cfg.Version,
+		NodeID:            cfg.NodeName,
+		Backend:           b,
+		Topology:          cfg.Topology,
+		MaxVolumesPerNode: cfg.MaxVolumesPerNode,
+		DefaultFSType:     cfg.DefaultFSType,
+		Logger:            cfg.Logger.WithName("csi"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the driver: %w", err)
+	}
+	return d, nil
+}
+
+// serveRegistration serves the kubelet registration socket and removes it on
+// the way out, which unregisters the driver.
+func serveRegistration(ctx context.Context, cfg Config) error {
+	kubeletEndpoint := cfg.KubeletEndpoint
+	if kubeletEndpoint == "" {
+		kubeletEndpoint = cfg.Endpoint
+	}
+	sock := registration.SocketPath(cfg.RegistryDir, cfg.DriverName)
+	l, err := driver.Listen(sock)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(sock) }()
+	srv := registration.NewServer(cfg.DriverName, strings.TrimPrefix(kubeletEndpoint, "unix://"), cfg.Logger.WithName("registration"))
+	return srv.Serve(ctx, l)
+}
+
+func serveMetrics(ctx context.Context, addr string, recorder metrics.CSIMetricsManager) error {
+	mux := http.NewServeMux()
+	recorder.RegisterToServer(mux, "/metrics")
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("failed to listen for metrics on %s: %w", addr, err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = srv.Close() })
+	defer stop()
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("failed to serve metrics: %w", err)
+	}
+	return nil
+}

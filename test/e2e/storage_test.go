@@ -1,0 +1,302 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/plinth-dev/plinth/cmd/plinth-node/app"
+	"github.com/plinth-dev/plinth/controllers/provisioning"
+	"github.com/plinth-dev/plinth/csi-driver/driver"
+	"github.com/plinth-dev/plinth/test/controlplane"
+	"github.com/plinth-dev/plinth/test/storagenode"
+)
+
+const (
+	waitTimeout = 2 * time.Minute
+	gib         = int64(1) << 30
+)
+
+// storageCluster is a control plane with three storage nodes: in zone-a a
+// node whose pool is too small for a 1Gi volume and a large one, in zone-b
+// a large one.
+type storageCluster struct {
+	cp    *controlplane.ControlPlane
+	nodes map[string]*storagenode.Node
+}
+
+func startStorageCluster(t *testing.T) *storageCluster {
+	return startStorageClusterWith(t, storagenode.Options{})
+}
+
+// startStorageClusterWith starts the cluster with the given options for
+// every storage node (pool sizes excepted).
+func startStorageClusterWith(t *testing.T, opts storagenode.Options) *storageCluster {
+	root, err := controlplane.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheme, err := app.Scheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := controlplane.StartForTest(t, controlplane.Options{
+		Scheme: scheme,
+		Nodes: []controlplane.NodeSpec{
+			{Name: "node-1", Zone: "zone-a", Region: "region-1"},
+			{Name: "node-2", Zone: "zone-a", Region: "region-1"},
+			{Name: "node-3", Zone: "zone-b", Region: "region-1"},
+		},
+		CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "snapshot"), filepath.Join(root, "config", "crd", "bases")},
+	})
+	ctx := t.Context()
+	if err := cp.WaitForNodesReady(ctx, waitTimeout); err != nil {
+		t.Fatal(err)
+	}
+	if err := storagenode.InstallDriver(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+	sc := &storageCluster{cp: cp, nodes: map[string]*storagenode.Node{}}
+	for name, size := range map[string]int64{"node-1": gib / 2, "node-2": 4 * gib, "node-3": 4 * gib} {
+		opts.PoolSize = size
+		sc.nodes[name] = storagenode.Start(t, cp, name, opts)
+	}
+	return sc
+}
+
+func TestStorageProvisioning(t *testing.T) {
+	sc := startStorageCluster(t)
+	ctx := t.Context()
+	wffc := sc.createClass(t, "plinth-wffc", storagev1.VolumeBindingWaitForFirstConsumer, nil)
+	zoneB := sc.createClass(t, "plinth-zone-b", storagev1.VolumeBindingWaitForFirstConsumer, []string{"zone-b"})
+	for _, class := range []string{wffc, zoneB} {
+		sc.waitForCapacities(t, class)
+	}
+
+	t.Run("a pod and its volume land on the same node", func(t *testing.T) {
+		ns := sc.namespace(t, "colocated")
+		sc.create(t, claim(ns, "data", wffc, "1Gi"), pod(ns, "app", "data"))
+		node := sc.waitScheduled(t, ns, "app")
+		pv := sc.waitBound(t, ns, "data")
+		assertPVOnNode(t, pv, node)
+		sc.assertVolumeExists(ctx, t, node, pv.Spec.CSI.VolumeHandle)
+		if got := pv.Annotations[provisioning.AnnProvisionedBy]; got != driver.DefaultName {
+			t.Errorf("PV provisioned-by = %q, want %q", got, driver.DefaultName)
+		}
+	})
+
+	t.Run("capacity tracking keeps pods off a node whose pool is too small", func(t *testing.T) {
+		ns := sc.namespace(t, "capacity")
+		for _, name := range []string{"a", "b", "c", "d", "e", "f"} {
+			sc.create(t, claim(ns, name, wffc, "1Gi"), pod(ns, name, name))
+		}
+		for _, name := range []string{"a", "b", "c", "d", "e", "f"} {
+			if node := sc.waitScheduled(t, ns, name); node == "node-1" {
+				t.Errorf("pod %s was scheduled to node-1, whose pool cannot hold 1Gi", name)
+			}
+			sc.waitBound(t, ns, name)
+		}
+	})
+
+	t.Run("a class restricted to one zone puts volume and pod in that zone", func(t *testing.T) {
+		ns := sc.namespace(t, "zoned")
+		sc.create(t, claim(ns, "data", zoneB, "100Mi"), pod(ns, "app", "data"))
+		if node := sc.waitScheduled(t, ns, "app"); node != "node-3" {
+			t.Errorf("pod scheduled to %s, want node-3 (the only node in zone-b)", node)
+		}
+		assertPVOnNode(t, sc.waitBound(t, ns, "data"), "node-3")
+	})
+
+	t.Run("deleting the claim deletes the PV and the volume", func(t *testing.T) {
+		ns := sc.namespace(t, "reclaim")
+		sc.create(t, claim(ns, "data", wffc, "100Mi"), pod(ns, "app", "data"))
+		node := sc.waitScheduled(t, ns, "app")
+		pv := sc.waitBound(t, ns, "data")
+		sc.deletePod(t, ns, "app")
+		sc.delete(t, &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "data"}})
+		sc.waitGone(t, pv)
+		ids, err := sc.nodes[node].Volumes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(ids, pv.Spec.CSI.VolumeHandle) {
+			t.Errorf("volume %s still exists on %s after its claim was deleted", pv.Spec.CSI.VolumeHandle, node)
+		}
+	})
+}
+
+func (sc *storageCluster) createClass(t *testing.T, name string, mode storagev1.VolumeBindingMode, zones []string) string {
+	class := &storagev1.StorageClass{
+		ObjectMeta:           metav1.ObjectMeta{Name: name},
+		Provisioner:          driver.DefaultName,
+		VolumeBindingMode:    &mode,
+		ReclaimPolicy:        ptr.To(corev1.PersistentVolumeReclaimDelete),
+		AllowVolumeExpansion: ptr.To(true),
+		Parameters:           map[string]string{"csi.storage.k8s.io/fstype": "xfs"},
+	}
+	if len(zones) > 0 {
+		class.AllowedTopologies = []corev1.TopologySelectorTerm{{MatchLabelExpressions: []corev1.TopologySelectorLabelRequirement{
+			{Key: corev1.LabelTopologyZone, Values: zones},
+		}}}
+	}
+	sc.create(t, class)
+	return name
+}
+
+// waitForCapacities waits until every node allowed by the class has
+// published its capacity for it, so the scheduler sees the whole picture.
+func (sc *storageCluster) waitForCapacities(t *testing.T, class string) {
+	t.Helper()
+	poll(t, "capacities of "+class, func(ctx context.Context) (bool, error) {
+		list := &storagev1.CSIStorageCapacityList{}
+		if err := sc.cp.Client.List(ctx, list, client.InNamespace(storagenode.Namespace)); err != nil {
+			return false, err
+		}
+		n := 0
+		for _, c := range list.Items {
+			if c.StorageClassName == class {
+				n++
+			}
+		}
+		if class == "plinth-zone-b" {
+			return n == 1, nil
+		}
+		return n == len(sc.nodes), nil
+	})
+}
+
+func (sc *storageCluster) namespace(t *testing.T, name string) string {
+	t.Helper()
+	if err := sc.cp.CreateNamespace(t.Context(), name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+func (sc *storageCluster) create(t *testing.T, objs ...client.Object) {
+	t.Helper()
+	for _, obj := range objs {
+		if err := sc.cp.Client.Create(t.Context(), obj); err != nil {
+			t.Fatalf("failed to create %T %s: %v", obj, obj.GetName(), err)
+		}
+	}
+}
+
+func (sc *storageCluster) delete(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := sc.cp.Client.Delete(t.Context(), obj); err != nil {
+		t.Fatalf("failed to delete %T %s: %v", obj, obj.GetName(), err)
+	}
+}
+
+// deletePod deletes a pod at once, as its kubelet would confirm after the
+// containers stopped: simulated nodes run no kubelet.
+func (sc *storageCluster) deletePod(t *testing.T, ns, name string) {
+	t.Helper()
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	if err := sc.cp.Client.Delete(t.Context(), p, client.GracePeriodSeconds(0)); err != nil {
+		t.Fatalf("failed to delete pod %s: %v", name, err)
+	}
+}
+
+func (sc *storageCluster) waitScheduled(t *testing.T, ns, name string) string {
+	t.Helper()
+	p := &corev1.Pod{}
+	poll(t, "pod "+name+" scheduled", func(ctx context.Context) (bool, error) {
+		err := sc.cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, p)
+		return err == nil && p.Spec.NodeName != "", err
+	})
+	return p.Spec.NodeName
+}
+
+func (sc *storageCluster) waitBound(t *testing.T, ns, name string) *corev1.PersistentVolume {
+	t.Helper()
+	pvc := &corev1.PersistentVolumeClaim{}
+	poll(t, "claim "+name+" bound", func(ctx context.Context) (bool, error) {
+		err := sc.cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, pvc)
+		return err == nil && pvc.Status.Phase == corev1.ClaimBound, err
+	})
+	pv := &corev1.PersistentVolume{}
+	if err := sc.cp.Client.Get(t.Context(), client.ObjectKey{Name: pvc.Spec.VolumeName}, pv); err != nil {
+		t.Fatal(err)
+	}
+	return pv
+}
+
+func (sc *storageCluster) waitGone(t *testing.T, obj client.Object) {
+	t.Helper()
+	poll(t, obj.GetName()+" deleted", func(ctx context.Context) (bool, error) {
+		err := sc.cp.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+}
+
+func (sc *storageCluster) assertVolumeExists(ctx context.Context, t *testing.T, node, id string) {
+	t.Helper()
+	ids, err := sc.nodes[node].Volumes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(ids, id) {
+		t.Errorf("volume %s not found in the pool of %s (it has %v)", id, node, ids)
+	}
+}
+
+func assertPVOnNode(t *testing.T, pv *corev1.PersistentVolume, node string) {
+	t.Helper()
+	terms := pv.Spec.NodeAffinity.Required.NodeSelectorTerms
+	for _, term := range terms {
+		for _, expr := range term.MatchExpressions {
+			if expr.Key == driver.TopologyKeyNode && slices.Equal(expr.Values, []string{node}) {
+				return
+			}
+		}
+	}
+	t.Errorf("PV %s node affinity %v does not pin it to %s", pv.Name, terms, node)
+}
+
+func claim(ns, name, class, size string) *corev1.PersistentVolumeClaim {
+	return &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName: &class,
+			Resources: corev1.VolumeResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)},
+			},
+		},
+	}
+}
+
+func pod(ns, name, claimName string) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{
+				Name: "app", Image: "registry.invalid/app:v1",
+				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+			}},
+			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claimName},
+			}}},
+		},
+	}
+}
+
+func poll(t *testing.T, what string, cond func(context.Context) (bool, error)) {
+	t.Helper()
+	if err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, waitTimeout, true, cond); err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}

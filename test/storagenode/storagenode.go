@@ -1,0 +1,311 @@
+package storagenode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"github.com/go-logr/logr"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/plinth-dev/plinth/cmd/plinth-node/app"
+	"github.com/plinth-dev/plinth/controllers/csiconn"
+	"github.com/plinth-dev/plinth/csi-driver/driver"
+	"github.com/plinth-dev/plinth/csi-driver/plugin"
+	"github.com/plinth-dev/plinth/csi-driver/topology"
+	"github.com/plinth-dev/plinth/test/controlplane"
+	"github.com/plinth-dev/plinth/test/testpool"
+)
+
+// Namespace is where the test nodes publish their CSIStorageCapacity objects.
+const Namespace = "plinth-system"
+
+// Options configure a simulated storage node.
+type Options struct {
+	// PoolSize is the size of the node's pool filesystem; zero means 2 GiB.
+	PoolSize int64
+	// PoolFS is testpool.XFS (default, reflink) or testpool.Ext4.
+	PoolFS string
+	// Workers is the number of claims provisioned in parallel; zero means 4.
+	Workers int
+	// CapacityResync is the capacity publisher's resync; zero means 10s.
+	CapacityResync time.Duration
+	// CrashAfter, when it returns true for a CSI method the node controllers
+	// just called (e.g. "/csi.v1.Controller/CreateVolume"), makes the node
+	// crash right after the driver did the work: plinth-node stops before
+	// the controller sees the reply, as if the process had been killed.
+	CrashAfter func(method string) bool
+}
+
+// Node is plinth-node running for one simulated node.
+type Node struct {
+	Name     string
+	PoolDir  string
+	Endpoint string
+	// Conn talks to the node's CSI driver directly, as the kubelet would.
+	Conn *csiconn.Conn
+
+	t      testing.TB
+	cp     *controlplane.ControlPlane
+	opts   Options
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// InstallDriver creates what the chart installs cluster-wide for the driver:
+// the plinth namespace and the CSIDriver object with capacity tracking on.
+func InstallDriver(ctx context.Context, cp *controlplane.ControlPlane) error {
+	if err := cp.CreateNamespace(ctx, Namespace); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	csiDriver := &storagev1.CSIDriver{
+		ObjectMeta: metav1.ObjectMeta{Name: driver.DefaultName},
+		Spec: storagev1.CSIDriverSpec{
+			AttachRequired:       ptr.To(false),
+			PodInfoOnMount:       ptr.To(true),
+			StorageCapacity:      ptr.To(true),
+			FSGroupPolicy:        ptr.To(storagev1.FileFSGroupPolicy),
+			VolumeLifecycleModes: []storagev1.VolumeLifecycleMode{storagev1.VolumeLifecyclePersistent},
+		},
+	}
+	if err := cp.Client.Create(ctx, csiDriver); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create CSIDriver: %w", err)
+	}
+	return nil
+}
+
+// Start mounts a fresh pool for the node and starts plinth-node on it.
+func Start(t testing.TB, cp *controlplane.ControlPlane, name string, opts Options) *Node {
+	t.Helper()
+	if opts.PoolSize == 0 {
+		opts.PoolSize = 2 << 30
+	}
+	if opts.PoolFS == "" {
+		opts.PoolFS = testpool.XFS
+	}
+	if opts.Workers == 0 {
+		opts.Workers = 4
+	}
+	if opts.CapacityResync == 0 {
+		opts.CapacityResync = 10 * time.Second
+	}
+	// Unix socket paths are limited to 108 bytes: keep them out of the
+	// (long) per-test temporary directories.
+	sockDir, err := os.MkdirTemp("", "plinth-csi-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(sockDir) })
+	n := &Node{
+		Name:     name,
+		PoolDir:  filepath.Join(testpool.Mount(t, opts.PoolFS, opts.PoolSize), "pool"),
+		Endpoint: "unix://" + filepath.Join(sockDir, "csi.sock"),
+		t:        t, cp: cp, opts: opts,
+	}
+	t.Cleanup(n.Stop)
+	n.Restart()
+	return n
+}
+
+// Restart starts plinth-node (again) on the node's pool and waits until the
+// driver is registered.
+func (n *Node) Restart() {
+	n.t.Helper()
+	n.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel, n.done = cancel, make(chan error, 1)
+	cfg := app.Config{
+		Plugin: plugin.Config{
+			DriverName:    driver.DefaultName,
+			Version:       "test",
+			NodeName:      n.Name,
+			Endpoint:      n.Endpoint,
+			PoolDir:       n.PoolDir,
+			DefaultFSType: "ext4",
+			Topology:      topology.FromNodeLabels(n.cp.Clientset, n.Name),
+			Logger:        n.logger(),
+		},
+		RestConfig:     n.cp.Config,
+		Namespace:      Namespace,
+		MetricsAddress: "0",
+		HealthAddress:  "0",
+		Workers:        n.opts.Workers,
+		CapacityResync: n.opts.CapacityResync,
+
+		SkipControllerNameValidation: true,
+		CSIDialOptions:               []grpc.DialOption{grpc.WithUnaryInterceptor(n.crashInterceptor(cancel))},
+	}
+	go func() { n.done <- app.Run(ctx, cfg) }()
+	conn, err := csiconn.Dial(n.Endpoint)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.Conn = conn
+	if err := n.register(ctx); err != nil {
+		n.t.Fatalf("failed to register the driver of node %s: %v", n.Name, err)
+	}
+}
+
+// crashInterceptor lets the driver do each call, then kills the node (stops
+// its context) when Options.CrashAfter asks for it, and hides the reply.
+func (n *Node) crashInterceptor(kill context.CancelFunc) grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		if err == nil && n.opts.CrashAfter != nil && n.opts.CrashAfter(method) {
+			kill()
+			return status.Error(codes.Unavailable, "simulated crash of plinth-node")
+		}
+		return err
+	}
+}
+
+// SetCrashAfter sets Options.CrashAfter for the next start of the node.
+func (n *Node) SetCrashAfter(hook func(method string) bool) {
+	n.t.Helper()
+	n.Stop()
+	n.opts.CrashAfter = hook
+	n.Restart()
+}
+
+// Crashed reports whether the node stopped by itself (a simulated crash).
+func (n *Node) Crashed() bool {
+	select {
+	case err := <-n.done:
+		n.done <- err // keep it for Stop
+		return true
+	default:
+		return false
+	}
+}
+
+// logger returns a logger writing to the node's log file, which a failed
+// test reports with the control plane's logs.
+func (n *Node) logger() logr.Logger {
+	path := filepath.Join(n.cp.Dir, "logs", "plinth-node-"+n.Name+".log")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		n.t.Fatalf("failed to open log of %s: %v", n.Name, err)
+	}
+	n.t.Cleanup(func() { _ = f.Close() })
+	n.cp.AddLog("plinth-node-"+n.Name, path)
+	return zap.New(zap.WriteTo(f), zap.UseDevMode(true))
+}
+
+// Stop stops plinth-node abruptly (its context is cancelled, no cleanup
+// runs) and waits until it has stopped. The pool stays.
+func (n *Node) Stop() {
+	n.t.Helper()
+	if n.cancel == nil {
+		return
+	}
+	n.cancel()
+	select {
+	case err := <-n.done:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			n.t.Errorf("plinth-node on %s stopped with: %v", n.Name, err)
+		}
+	case <-time.After(time.Minute):
+		n.t.Errorf("plinth-node on %s did not stop within a minute", n.Name)
+	}
+	_ = n.Conn.Close()
+	n.cancel = nil
+}
+
+// register does what the kubelet does when a CSI driver registers: it
+// labels the Node with the driver's topology and lists the driver in the
+// node's CSINode object.
+func (n *Node) register(ctx context.Context) error {
+	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := n.Conn.WaitReady(waitCtx, 50*time.Millisecond); err != nil {
+		return err
+	}
+	info, err := n.Conn.Node.NodeGetInfo(waitCtx, &csi.NodeGetInfoRequest{})
+	if err != nil {
+		return fmt.Errorf("failed to get node info: %w", err)
+	}
+	segments := info.GetAccessibleTopology().GetSegments()
+	if err := n.labelNode(waitCtx, segments); err != nil {
+		return err
+	}
+	return n.writeCSINode(waitCtx, info.GetNodeId(), segments, info.GetMaxVolumesPerNode())
+}
+
+func (n *Node) labelNode(ctx context.Context, segments map[string]string) error {
+	node := &corev1.Node{}
+	if err := n.cp.Client.Get(ctx, client.ObjectKey{Name: n.Name}, node); err != nil {
+		return fmt.Errorf("failed to get node: %w", err)
+	}
+	base := node.DeepCopy()
+	for k, v := range segments {
+		node.Labels[k] = v
+	}
+	if err := n.cp.Client.Patch(ctx, node, client.MergeFrom(base)); err != nil {
+		return fmt.Errorf("failed to label node: %w", err)
+	}
+	return nil
+}
+
+func (n *Node) writeCSINode(ctx context.Context, nodeID string, segments map[string]string, maxVolumes int64) error {
+	keys := slices.Sorted(maps.Keys(segments))
+	entry := storagev1.CSINodeDriver{Name: driver.DefaultName, NodeID: nodeID, TopologyKeys: keys}
+	if maxVolumes > 0 {
+		entry.Allocatable = &storagev1.VolumeNodeResources{Count: ptr.To(int32(maxVolumes))} //nolint:gosec // a small count
+	}
+	csiNode := &storagev1.CSINode{ObjectMeta: metav1.ObjectMeta{Name: n.Name}}
+	err := n.cp.Client.Get(ctx, client.ObjectKey{Name: n.Name}, csiNode)
+	if apierrors.IsNotFound(err) {
+		csiNode.Spec.Drivers = []storagev1.CSINodeDriver{entry}
+		if err := n.cp.Client.Create(ctx, csiNode); err != nil {
+			return fmt.Errorf("failed to create CSINode: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to get CSINode: %w", err)
+	}
+	if slices.ContainsFunc(csiNode.Spec.Drivers, func(d storagev1.CSINodeDriver) bool {
+		return d.Name == entry.Name && d.NodeID == entry.NodeID && slices.Equal(d.TopologyKeys, entry.TopologyKeys)
+	}) {
+		return nil // registered before this restart
+	}
+	csiNode.Spec.Drivers = []storagev1.CSINodeDriver{entry}
+	if err := n.cp.Client.Update(ctx, csiNode); err != nil {
+		return fmt.Errorf("failed to update CSINode: %w", err)
+	}
+	return nil
+}
+
+// Volumes lists the IDs of the volumes in the node's pool.
+func (n *Node) Volumes(ctx context.Context) ([]string, error) {
+	var ids []string
+	token := ""
+	for {
+		resp, err := n.Conn.Controller.ListVolumes(ctx, &csi.ListVolumesRequest{StartingToken: token})
+		if err != nil {
+			return nil, fmt.Errorf("failed to list volumes of %s: %w", n.Name, err)
+		}
+		for _, e := range resp.GetEntries() {
+			ids = append(ids, e.GetVolume().GetVolumeId())
+		}
+		if token = resp.GetNextToken(); token == "" {
+			return ids, nil
+		}
+	}
+}
