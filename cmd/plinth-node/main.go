@@ -1,5 +1,6 @@
 // Command plinth-node is Plinth's per-node agent: it serves the CSI driver
-// for the node's local pool and registers it with the kubelet.
+// for the node's local pool, registers it with the kubelet, runs the
+// node-scoped storage controllers and the pod network agent.
 package main
 
 import (
@@ -8,14 +9,18 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/plinth-dev/plinth/cmd/plinth-node/app"
+	"github.com/plinth-dev/plinth/cni-plugin/agent"
 	"github.com/plinth-dev/plinth/csi-driver/driver"
-	"github.com/plinth-dev/plinth/csi-driver/plugin"
 	"github.com/plinth-dev/plinth/csi-driver/registration"
 	"github.com/plinth-dev/plinth/csi-driver/topology"
 )
@@ -23,45 +28,105 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// flags are the command line of plinth-node.
+type flags struct {
+	cfg            app.Config
+	network        agent.Config
+	networkOn      bool
+	cleanupNetwork bool
+	clusterCIDRs   string
+	mode           string
+}
+
+func parseFlags() *flags {
+	f := &flags{}
+	p := &f.cfg.Plugin
+	p.DriverName, p.Version = driver.DefaultName, version
+	flag.StringVar(&p.NodeName, "node-name", os.Getenv("NODE_NAME"), "Name of this Kubernetes node (default $NODE_NAME).")
+	flag.StringVar(&p.Endpoint, "csi-endpoint", "unix:///var/lib/kubelet/plugins/"+driver.DefaultName+"/csi.sock", "CSI socket to serve.")
+	flag.StringVar(&p.KubeletEndpoint, "kubelet-csi-endpoint", "", "CSI socket path as the kubelet sees it (default: the --csi-endpoint path).")
+	flag.StringVar(&p.RegistryDir, "kubelet-registry-dir", registration.DefaultRegistryDir, "Kubelet plugin registry directory; empty disables registration.")
+	flag.StringVar(&p.PoolDir, "pool-dir", "/var/lib/plinth/pool", "Directory holding the volumes (XFS with reflink or btrfs for instant snapshots).")
+	flag.Float64Var(&p.OverProvisionRatio, "over-provision-ratio", 1, "Capacity offered as a multiple of the pool's free space.")
+	flag.StringVar(&p.DefaultFSType, "default-fstype", "ext4", "Filesystem for volumes whose StorageClass names none (ext4 or xfs).")
+	flag.Int64Var(&p.MaxVolumesPerNode, "max-volumes-per-node", 0, "Volume limit reported to the scheduler; 0 means none.")
+	flag.StringVar(&p.MetricsAddress, "csi-metrics-address", ":9808", "Address of the CSI operation metrics; empty disables them.")
+	flag.StringVar(&f.cfg.Namespace, "namespace", envOr("POD_NAMESPACE", "plinth-system"), "Namespace of Plinth, home of the CSIStorageCapacity objects.")
+	flag.StringVar(&f.cfg.MetricsAddress, "metrics-address", ":9809", "Address of the controllers' metrics; 0 disables them.")
+	flag.StringVar(&f.cfg.HealthAddress, "health-address", ":9810", "Address of the liveness and readiness probes; 0 disables them.")
+	flag.IntVar(&f.cfg.Workers, "workers", 16, "Claims and snapshots handled in parallel.")
+	flag.DurationVar(&f.cfg.CapacityResync, "capacity-resync", time.Minute, "Period of the capacity refresh that catches changes outside the API.")
+	f.bindNetworkFlags()
+	return f
+}
+
+func (f *flags) bindNetworkFlags() {
+	n := &f.network
+	flag.BoolVar(&f.networkOn, "network", true, "Run the pod network agent (CNI config, routes, masquerade).")
+	flag.BoolVar(&f.cleanupNetwork, "cleanup-network", false, "Remove everything the network agent installed on this node, then exit.")
+	flag.StringVar(&f.clusterCIDRs, "cluster-cidrs", "", "Comma-separated pod CIDRs of the cluster (a ClusterNetwork overrides them).")
+	flag.StringVar(&f.mode, "network-mode", string(agent.ModeAuto), "Inter-node data path: auto, host-gw or vxlan (a ClusterNetwork overrides it).")
+	flag.BoolVar(&n.Masquerade, "masquerade", true, "Masquerade pod traffic leaving the cluster CIDRs (a ClusterNetwork overrides it).")
+	flag.IntVar(&n.PodMTU, "pod-mtu", 0, "Pod interface MTU; 0 derives it from the node's network.")
+	flag.StringVar(&n.PluginBinary, "cni-plugin-binary", "/usr/local/bin/plinth-cni", "The plinth-cni binary to install.")
+	flag.StringVar(&n.CNIBinDir, "cni-bin-dir", agent.DefaultCNIBinDir, "Directory the container runtime runs CNI plugins from.")
+	flag.StringVar(&n.CNIConfDir, "cni-conf-dir", agent.DefaultCNIConfDir, "Directory the container runtime reads CNI configs from.")
+}
+
 func main() {
-	cfg := plugin.Config{DriverName: driver.DefaultName, Version: version}
-	flag.StringVar(&cfg.NodeName, "node-name", os.Getenv("NODE_NAME"), "Name of this Kubernetes node (default $NODE_NAME).")
-	flag.StringVar(&cfg.Endpoint, "csi-endpoint", "unix:///var/lib/kubelet/plugins/"+driver.DefaultName+"/csi.sock", "CSI socket to serve.")
-	flag.StringVar(&cfg.KubeletEndpoint, "kubelet-csi-endpoint", "", "CSI socket path as the kubelet sees it (default: the --csi-endpoint path).")
-	flag.StringVar(&cfg.RegistryDir, "kubelet-registry-dir", registration.DefaultRegistryDir, "Kubelet plugin registry directory; empty disables registration.")
-	flag.StringVar(&cfg.PoolDir, "pool-dir", "/var/lib/plinth/pool", "Directory holding the volumes (XFS with reflink or btrfs for instant snapshots).")
-	flag.Float64Var(&cfg.OverProvisionRatio, "over-provision-ratio", 1, "Capacity offered as a multiple of the pool's free space.")
-	flag.StringVar(&cfg.DefaultFSType, "default-fstype", "ext4", "Filesystem for volumes whose StorageClass names none (ext4 or xfs).")
-	flag.Int64Var(&cfg.MaxVolumesPerNode, "max-volumes-per-node", 0, "Volume limit reported to the scheduler; 0 means none.")
-	flag.StringVar(&cfg.MetricsAddress, "metrics-address", ":9808", "Address of the Prometheus metrics endpoint; empty disables it.")
-	nodeTopology := flag.Bool("topology-from-node-labels", false, "Report the Node's zone and region labels as topology (needs get on nodes).")
+	f := parseFlags()
 	logOpts := zap.Options{}
 	logOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
-
-	cfg.Logger = zap.New(zap.UseFlagOptions(&logOpts))
-	if err := run(cfg, *nodeTopology); err != nil {
-		cfg.Logger.Error(err, "plinth-node failed")
+	log := zap.New(zap.UseFlagOptions(&logOpts))
+	logf.SetLogger(log)
+	f.cfg.Plugin.Logger = log
+	if err := run(f); err != nil {
+		log.Error(err, "plinth-node failed")
 		os.Exit(1)
 	}
 }
 
-func run(cfg plugin.Config, nodeTopology bool) error {
-	if cfg.NodeName == "" {
+func run(f *flags) error {
+	if f.cfg.Plugin.NodeName == "" {
 		return fmt.Errorf("failed to start: --node-name or $NODE_NAME is required")
-	}
-	if nodeTopology {
-		restConfig, err := config.GetConfig()
-		if err != nil {
-			return fmt.Errorf("failed to load the Kubernetes client configuration: %w", err)
-		}
-		client, err := kubernetes.NewForConfig(restConfig)
-		if err != nil {
-			return fmt.Errorf("failed to create the Kubernetes client: %w", err)
-		}
-		cfg.Topology = topology.FromNodeLabels(client, cfg.NodeName)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return plugin.Run(ctx, cfg)
+	f.network.NodeName, f.network.Mode = f.cfg.Plugin.NodeName, agent.Mode(f.mode)
+	if f.clusterCIDRs != "" {
+		f.network.ClusterCIDRs = strings.Split(f.clusterCIDRs, ",")
+	}
+	if f.cleanupNetwork {
+		return cleanupNetwork(ctx, f.network)
+	}
+	restConfig, err := config.GetConfig()
+	if err != nil {
+		return fmt.Errorf("failed to load the Kubernetes client configuration: %w", err)
+	}
+	clientset, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return fmt.Errorf("failed to create the Kubernetes client: %w", err)
+	}
+	f.cfg.RestConfig = restConfig
+	f.cfg.Plugin.Topology = topology.FromNodeLabels(clientset, f.cfg.Plugin.NodeName)
+	if f.networkOn {
+		f.cfg.Network = &f.network
+	}
+	return app.Run(ctx, f.cfg)
+}
+
+func cleanupNetwork(ctx context.Context, cfg agent.Config) error {
+	a, err := agent.New(cfg)
+	if err != nil {
+		return fmt.Errorf("failed to create the network agent: %w", err)
+	}
+	return a.Cleanup(ctx)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }

@@ -11,6 +11,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/plinth-dev/plinth/controllers/opmetrics"
 )
 
 // Event reasons of the deleter.
@@ -74,7 +76,9 @@ func (d *Deleter) owns(pv *corev1.PersistentVolume) bool {
 	return d.NodeName == "" || pv.Annotations[AnnVolumeNode] == d.NodeName
 }
 
-func (d *Deleter) deleteVolume(ctx context.Context, pv *corev1.PersistentVolume) error {
+func (d *Deleter) deleteVolume(ctx context.Context, pv *corev1.PersistentVolume) (err error) {
+	done := opmetrics.Start(opmetrics.Delete)
+	defer func() { done(err) }()
 	timeout := d.Timeout
 	if timeout == 0 {
 		timeout = 60 * time.Second

@@ -19,6 +19,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/plinth-dev/plinth/controllers/csiconn"
+	"github.com/plinth-dev/plinth/controllers/opmetrics"
 	"github.com/plinth-dev/plinth/controllers/storageclass"
 )
 
@@ -155,17 +156,30 @@ func (p *Provisioner) provision(ctx context.Context, pvc *corev1.PersistentVolum
 	if err := p.protectCloneSource(ctx, pvc); err != nil {
 		return err
 	}
-	vol, err := p.createVolume(ctx, pvc, req)
-	if err != nil || vol == nil {
+	pv, err := p.createVolumeAndPV(ctx, pvc, class, req)
+	if err != nil || pv == nil {
 		return err
 	}
-	pv := p.persistentVolume(pvc, class, vol)
-	if err := p.Client.Create(ctx, pv); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("failed to create PV %s: %w", pv.Name, err)
-	}
+	opmetrics.Ready(opmetrics.Claim, pvc.CreationTimestamp.Time)
 	p.Recorder.Eventf(pvc, pv, corev1.EventTypeNormal, ReasonProvisioningSucceded, "Provision",
 		"Successfully provisioned volume %s on node %s", pv.Name, p.NodeName)
 	return p.release(ctx, pvc)
+}
+
+// createVolumeAndPV creates the volume and the PV that records it. A nil PV
+// with a nil error means the claim went back to the scheduler.
+func (p *Provisioner) createVolumeAndPV(ctx context.Context, pvc *corev1.PersistentVolumeClaim, class *storagev1.StorageClass, req *csi.CreateVolumeRequest) (pv *corev1.PersistentVolume, err error) {
+	done := opmetrics.Start(opmetrics.Provision)
+	defer func() { done(err) }()
+	vol, err := p.createVolume(ctx, pvc, req)
+	if err != nil || vol == nil {
+		return nil, err
+	}
+	pv = p.persistentVolume(pvc, class, vol)
+	if err := p.Client.Create(ctx, pv); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("failed to create PV %s: %w", pv.Name, err)
+	}
+	return pv, nil
 }
 
 // prepare reads the claim's class and builds the CreateVolume request. A nil

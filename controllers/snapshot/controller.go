@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -10,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 )
 
@@ -27,7 +29,14 @@ const (
 type Controller struct {
 	Client   client.Client
 	Recorder events.EventRecorder
+	// Workers is the number of snapshots handled in parallel; zero means
+	// DefaultWorkers.
+	Workers int
 }
+
+// DefaultWorkers is the default parallelism of the snapshot controller:
+// each snapshot waits on a few API round trips, so a burst needs many.
+const DefaultWorkers = 16
 
 // +kubebuilder:rbac:groups=snapshot.storage.k8s.io,resources=volumesnapshots,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=snapshot.storage.k8s.io,resources=volumesnapshots/status,verbs=update;patch
@@ -144,6 +153,7 @@ func SetupWithManager(mgr ctrl.Manager, c *Controller) error {
 		Named("volumesnapshot").
 		For(&snapshotv1.VolumeSnapshot{}).
 		Watches(&snapshotv1.VolumeSnapshotContent{}, contentToSnapshot()).
+		WithOptions(controller.Options{MaxConcurrentReconciles: cmp.Or(c.Workers, DefaultWorkers)}).
 		Complete(c)
 	if err != nil {
 		return fmt.Errorf("failed to set up the snapshot controller: %w", err)

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/plinth-dev/plinth/controllers/csiconn"
+	"github.com/plinth-dev/plinth/controllers/opmetrics"
 	"github.com/plinth-dev/plinth/controllers/snapshot"
 	"github.com/plinth-dev/plinth/controllers/storageclass"
 )
@@ -90,7 +91,9 @@ func (c *Controller) cut(ctx context.Context, content *snapshotv1.VolumeSnapshot
 	}
 	callCtx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
+	done := opmetrics.Start(opmetrics.Snapshot)
 	resp, err := c.Controller.CreateSnapshot(callCtx, req)
+	done(err)
 	if err != nil && !csiconn.IsFinal(err) {
 		c.Recorder.Eventf(content, nil, corev1.EventTypeWarning, ReasonSnapshotFailed, "Create", "CreateSnapshot %s (will retry): %v", req.Name, err)
 		return fmt.Errorf("failed to create snapshot %s: %w", req.Name, err)
@@ -163,6 +166,7 @@ func (c *Controller) recordOutcome(ctx context.Context, content *snapshotv1.Volu
 		c.Recorder.Eventf(content, nil, corev1.EventTypeWarning, ReasonSnapshotFailed, "Create", "CreateSnapshot failed: %v", callErr)
 		return nil
 	}
+	opmetrics.Ready(opmetrics.VolumeSnapshot, content.CreationTimestamp.Time)
 	c.Recorder.Eventf(content, nil, corev1.EventTypeNormal, ReasonSnapshotCut, "Create", "Snapshot %s cut on node %s", snap.GetSnapshotId(), c.NodeName)
 	return nil
 }
@@ -210,7 +214,10 @@ func (c *Controller) deleteSnapshot(ctx context.Context, content *snapshotv1.Vol
 	if id == "" {
 		return nil
 	}
-	if _, err := c.Controller.DeleteSnapshot(callCtx, &csi.DeleteSnapshotRequest{SnapshotId: id}); err != nil {
+	done := opmetrics.Start(opmetrics.DeleteSnapshot)
+	_, err := c.Controller.DeleteSnapshot(callCtx, &csi.DeleteSnapshotRequest{SnapshotId: id})
+	done(err)
+	if err != nil {
 		c.Recorder.Eventf(content, nil, corev1.EventTypeWarning, ReasonSnapshotDeleteFailed, "Delete", "DeleteSnapshot %s: %v", id, err)
 		return fmt.Errorf("failed to delete snapshot %s: %w", id, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-dev/plinth/test/controlplane"
+	"github.com/plinth-dev/plinth/test/objects"
 )
 
 const waitTimeout = 90 * time.Second
@@ -123,8 +124,8 @@ func assertDelayedBinding(ctx context.Context, t *testing.T, cp *controlplane.Co
 		class,
 		localPV("small-on-node-1", "node-1", class.Name, "500Mi"),
 		localPV("large-on-node-2", "node-2", class.Name, "2Gi"),
-		claim(ns, "data", class.Name, "1Gi"),
-		podWithClaim(ns, "app", "data"),
+		objects.Claim(ns, "data", class.Name, "1Gi"),
+		objects.PodWithClaim(ns, "app", "data"),
 	}
 	for _, obj := range objects {
 		if err := cp.Client.Create(ctx, obj); err != nil {
@@ -165,34 +166,6 @@ func localPV(name, node, class, size string) *corev1.PersistentVolume {
 					Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{node},
 				}}}},
 			}},
-		},
-	}
-}
-
-func claim(ns, name, class, size string) *corev1.PersistentVolumeClaim {
-	return &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			StorageClassName: &class,
-			Resources: corev1.VolumeResourceRequirements{
-				Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)},
-			},
-		},
-	}
-}
-
-func podWithClaim(ns, name, claimName string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.PodSpec{
-			Containers: []corev1.Container{{
-				Name: "app", Image: "registry.invalid/app:v1",
-				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
-			}},
-			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
-				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claimName},
-			}}},
 		},
 	}
 }

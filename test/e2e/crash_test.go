@@ -29,7 +29,7 @@ func crashOnce(method string) func(string) bool {
 }
 
 // crashedNode returns the node that crashed, waiting for one to.
-func (sc *storageCluster) crashedNode(t *testing.T) *storagenode.Node {
+func (sc *storageCluster) crashedNode(t testing.TB) *storagenode.Node {
 	t.Helper()
 	var crashed *storagenode.Node
 	poll(t, "a node to crash", func(context.Context) (bool, error) {
@@ -90,7 +90,7 @@ func TestCrashBetweenCreateVolumeAndPVProvisionsOnce(t *testing.T) {
 
 func TestCrashBetweenCreateSnapshotAndStatusLeaksNothing(t *testing.T) {
 	sc := startStorageClusterWith(t, storagenode.Options{})
-	sc.startCommonSnapshotController(t)
+	sc.startPlinthController(t)
 	class := sc.createClass(t, "plinth-wffc", "WaitForFirstConsumer", nil)
 	sc.waitForCapacities(t, class)
 	sc.create(t, snapshotClass("plinth-snapshots", snapshotv1.VolumeSnapshotContentDelete, true))
@@ -125,7 +125,7 @@ func TestCrashBetweenCreateSnapshotAndStatusLeaksNothing(t *testing.T) {
 
 // assertIntentRecorded checks the state a crash after CreateVolume leaves:
 // the claim holds the provisioning finalizer and no PV exists.
-func assertIntentRecorded(t *testing.T, sc *storageCluster, pvc *corev1.PersistentVolumeClaim) {
+func assertIntentRecorded(t testing.TB, sc *storageCluster, pvc *corev1.PersistentVolumeClaim) {
 	t.Helper()
 	if err := sc.cp.Client.Get(t.Context(), client.ObjectKeyFromObject(pvc), pvc); err != nil {
 		t.Fatal(err)
@@ -144,7 +144,7 @@ func assertIntentRecorded(t *testing.T, sc *storageCluster, pvc *corev1.Persiste
 
 // assertVolumesMatchPVs compares every node's backend volumes with the PVs:
 // nothing leaked, nothing provisioned twice.
-func (sc *storageCluster) assertVolumesMatchPVs(t *testing.T) {
+func (sc *storageCluster) assertVolumesMatchPVs(t testing.TB) {
 	t.Helper()
 	pvs := &corev1.PersistentVolumeList{}
 	if err := sc.cp.Client.List(t.Context(), pvs); err != nil {

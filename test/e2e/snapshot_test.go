@@ -10,45 +10,44 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	"github.com/plinth-dev/plinth/cmd/plinth-node/app"
+	controllerapp "github.com/plinth-dev/plinth/cmd/plinth-controller/app"
+	"github.com/plinth-dev/plinth/controllers/nodeipam"
 	"github.com/plinth-dev/plinth/controllers/snapshot"
 	"github.com/plinth-dev/plinth/csi-driver/driver"
+	"github.com/plinth-dev/plinth/test/storagenode"
 )
 
-// startCommonSnapshotController runs the common snapshot controller (the
-// part of plinth-controller) in-process until the test ends.
-func (sc *storageCluster) startCommonSnapshotController(t *testing.T) {
-	scheme, err := app.Scheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgr, err := ctrl.NewManager(sc.cp.Config, ctrl.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &snapshot.Controller{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("plinth-controller")}
-	if err := snapshot.SetupWithManager(mgr, c); err != nil {
-		t.Fatal(err)
+// startPlinthController runs plinth-controller in-process until the test
+// ends, with the controllers the storage scenarios need (the cluster's
+// kube-controller-manager allocates pod CIDRs itself).
+func (sc *storageCluster) startPlinthController(t testing.TB) {
+	controllers := controllerapp.DefaultControllers()
+	for i := range controllers {
+		controllers[i].Enabled = controllers[i].Name != nodeipam.ControllerName
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	go func() {
+		done <- controllerapp.Run(ctx, controllerapp.Config{
+			RestConfig: sc.cp.Config, Namespace: storagenode.Namespace,
+			MetricsAddress: "0", HealthAddress: "0", Controllers: controllers,
+			SkipControllerNameValidation: true,
+		})
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("snapshot controller: %v", err)
+			t.Errorf("plinth-controller: %v", err)
 		}
 	})
 }
 
 func TestSnapshotLifecycle(t *testing.T) {
 	sc := startStorageCluster(t)
-	sc.startCommonSnapshotController(t)
+	sc.startPlinthController(t)
 	ctx := t.Context()
 	class := sc.createClass(t, "plinth-wffc", "WaitForFirstConsumer", nil)
 	sc.waitForCapacities(t, class)
@@ -139,7 +138,7 @@ func snapshotClass(name string, policy snapshotv1.DeletionPolicy, isDefault bool
 }
 
 // snapshotOf snapshots a claim and waits until the snapshot is ready.
-func (sc *storageCluster) snapshotOf(t *testing.T, ns, name, claimName, class string) *snapshotv1.VolumeSnapshot {
+func (sc *storageCluster) snapshotOf(t testing.TB, ns, name, claimName, class string) *snapshotv1.VolumeSnapshot {
 	t.Helper()
 	vs := &snapshotv1.VolumeSnapshot{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -152,7 +151,7 @@ func (sc *storageCluster) snapshotOf(t *testing.T, ns, name, claimName, class st
 	return sc.waitReady(t, ns, name)
 }
 
-func (sc *storageCluster) waitReady(t *testing.T, ns, name string) *snapshotv1.VolumeSnapshot {
+func (sc *storageCluster) waitReady(t testing.TB, ns, name string) *snapshotv1.VolumeSnapshot {
 	t.Helper()
 	vs := &snapshotv1.VolumeSnapshot{}
 	poll(t, "snapshot "+name+" ready", func(ctx context.Context) (bool, error) {
@@ -163,7 +162,7 @@ func (sc *storageCluster) waitReady(t *testing.T, ns, name string) *snapshotv1.V
 }
 
 // contentOf returns a ready snapshot's content and its physical snapshot ID.
-func (sc *storageCluster) contentOf(t *testing.T, vs *snapshotv1.VolumeSnapshot) (*snapshotv1.VolumeSnapshotContent, string) {
+func (sc *storageCluster) contentOf(t testing.TB, vs *snapshotv1.VolumeSnapshot) (*snapshotv1.VolumeSnapshotContent, string) {
 	t.Helper()
 	content := &snapshotv1.VolumeSnapshotContent{}
 	if err := sc.cp.Client.Get(t.Context(), client.ObjectKey{Name: *vs.Status.BoundVolumeSnapshotContentName}, content); err != nil {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"github.com/plinth-dev/plinth/controllers/provisioning"
 	"github.com/plinth-dev/plinth/csi-driver/driver"
 	"github.com/plinth-dev/plinth/test/controlplane"
+	"github.com/plinth-dev/plinth/test/objects"
 	"github.com/plinth-dev/plinth/test/storagenode"
 )
 
@@ -36,13 +38,18 @@ type storageCluster struct {
 	nodes map[string]*storagenode.Node
 }
 
-func startStorageCluster(t *testing.T) *storageCluster {
+func startStorageCluster(t testing.TB) *storageCluster {
 	return startStorageClusterWith(t, storagenode.Options{})
 }
 
 // startStorageClusterWith starts the cluster with the given options for
 // every storage node (pool sizes excepted).
-func startStorageClusterWith(t *testing.T, opts storagenode.Options) *storageCluster {
+func startStorageClusterWith(t testing.TB, opts storagenode.Options) *storageCluster {
+	return startStorageClusterSized(t, map[string]int64{"node-1": gib / 2, "node-2": 4 * gib, "node-3": 4 * gib}, opts)
+}
+
+// startStorageClusterSized starts the cluster with the given pool sizes.
+func startStorageClusterSized(t testing.TB, pools map[string]int64, opts storagenode.Options) *storageCluster {
 	root, err := controlplane.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +75,7 @@ func startStorageClusterWith(t *testing.T, opts storagenode.Options) *storageClu
 		t.Fatal(err)
 	}
 	sc := &storageCluster{cp: cp, nodes: map[string]*storagenode.Node{}}
-	for name, size := range map[string]int64{"node-1": gib / 2, "node-2": 4 * gib, "node-3": 4 * gib} {
+	for name, size := range pools {
 		opts.PoolSize = size
 		sc.nodes[name] = storagenode.Start(t, cp, name, opts)
 	}
@@ -118,6 +125,73 @@ func TestStorageProvisioning(t *testing.T) {
 		assertPVOnNode(t, sc.waitBound(t, ns, "data"), "node-3")
 	})
 
+	t.Run("a clone holds the source's data on the source's node", func(t *testing.T) {
+		ns := sc.namespace(t, "clone")
+		sc.create(t, claim(ns, "origin", wffc, "300Mi"), pod(ns, "origin", "origin"))
+		node := sc.waitScheduled(t, ns, "origin")
+		originPV := sc.waitBound(t, ns, "origin")
+		data := bytes.Repeat([]byte("cloned data\n"), 5000)
+		sc.nodes[node].WriteFile(t, originPV, data)
+		clone := claim(ns, "copy", wffc, "300Mi")
+		clone.Spec.DataSource = &corev1.TypedLocalObjectReference{Kind: "PersistentVolumeClaim", Name: "origin"}
+		sc.create(t, clone, pod(ns, "copy", "copy"))
+		pv := sc.waitBound(t, ns, "copy")
+		assertPVOnNode(t, pv, node)
+		if got := sc.nodes[node].ReadFile(t, pv); !bytes.Equal(got, data) {
+			t.Errorf("clone holds %d bytes that differ from the source's %d", len(got), len(data))
+		}
+		origin := &corev1.PersistentVolumeClaim{}
+		poll(t, "cloning protection released", func(ctx context.Context) (bool, error) {
+			err := sc.cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "origin"}, origin)
+			return err == nil && !slices.Contains(origin.Finalizers, provisioning.FinalizerCloningProtection), err
+		})
+	})
+
+	t.Run("a claim that asks for more gets a larger volume", func(t *testing.T) {
+		ns := sc.namespace(t, "expand")
+		sc.create(t, claim(ns, "data", wffc, "300Mi"), pod(ns, "app", "data"))
+		node := sc.waitScheduled(t, ns, "app")
+		pv := sc.waitBound(t, ns, "data")
+		sc.resize(t, ns, "data", "600Mi")
+		want := resource.MustParse("600Mi")
+		poll(t, "PV capacity grown", func(ctx context.Context) (bool, error) {
+			err := sc.cp.Client.Get(ctx, client.ObjectKeyFromObject(pv), pv)
+			capacity := pv.Spec.Capacity[corev1.ResourceStorage]
+			return err == nil && capacity.Cmp(want) >= 0, err
+		})
+		pvc := &corev1.PersistentVolumeClaim{}
+		poll(t, "file system resize pending", func(ctx context.Context) (bool, error) {
+			err := sc.cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "data"}, pvc)
+			return err == nil && pvc.Status.AllocatedResourceStatuses[corev1.ResourceStorage] == corev1.PersistentVolumeClaimNodeResizePending, err
+		})
+		if size := sc.nodes[node].VolumeSize(t, pv.Spec.CSI.VolumeHandle); size < want.Value() {
+			t.Errorf("backend volume has %d bytes after expansion, want at least %d", size, want.Value())
+		}
+	})
+
+	t.Run("a class that does not allow expansion refuses a larger request", func(t *testing.T) {
+		fixed := sc.createClass(t, "plinth-fixed", storagev1.VolumeBindingWaitForFirstConsumer, nil)
+		class := &storagev1.StorageClass{}
+		if err := sc.cp.Client.Get(ctx, client.ObjectKey{Name: fixed}, class); err != nil {
+			t.Fatal(err)
+		}
+		class.AllowVolumeExpansion = ptr.To(false)
+		if err := sc.cp.Client.Update(ctx, class); err != nil {
+			t.Fatal(err)
+		}
+		ns := sc.namespace(t, "fixed")
+		sc.create(t, claim(ns, "data", fixed, "300Mi"), pod(ns, "app", "data"))
+		sc.waitBound(t, ns, "data")
+		pvc := &corev1.PersistentVolumeClaim{}
+		if err := sc.cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "data"}, pvc); err != nil {
+			t.Fatal(err)
+		}
+		pvc.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("600Mi")
+		if err := sc.cp.Client.Update(ctx, pvc); !apierrors.IsForbidden(err) {
+			t.Errorf("growing a claim of a class without allowVolumeExpansion: got %v, want Forbidden", err)
+		}
+	})
+
 	t.Run("deleting the claim deletes the PV and the volume", func(t *testing.T) {
 		ns := sc.namespace(t, "reclaim")
 		sc.create(t, claim(ns, "data", wffc, "100Mi"), pod(ns, "app", "data"))
@@ -136,7 +210,7 @@ func TestStorageProvisioning(t *testing.T) {
 	})
 }
 
-func (sc *storageCluster) createClass(t *testing.T, name string, mode storagev1.VolumeBindingMode, zones []string) string {
+func (sc *storageCluster) createClass(t testing.TB, name string, mode storagev1.VolumeBindingMode, zones []string) string {
 	class := &storagev1.StorageClass{
 		ObjectMeta:           metav1.ObjectMeta{Name: name},
 		Provisioner:          driver.DefaultName,
@@ -156,7 +230,7 @@ func (sc *storageCluster) createClass(t *testing.T, name string, mode storagev1.
 
 // waitForCapacities waits until every node allowed by the class has
 // published its capacity for it, so the scheduler sees the whole picture.
-func (sc *storageCluster) waitForCapacities(t *testing.T, class string) {
+func (sc *storageCluster) waitForCapacities(t testing.TB, class string) {
 	t.Helper()
 	poll(t, "capacities of "+class, func(ctx context.Context) (bool, error) {
 		list := &storagev1.CSIStorageCapacityList{}
@@ -176,7 +250,7 @@ func (sc *storageCluster) waitForCapacities(t *testing.T, class string) {
 	})
 }
 
-func (sc *storageCluster) namespace(t *testing.T, name string) string {
+func (sc *storageCluster) namespace(t testing.TB, name string) string {
 	t.Helper()
 	if err := sc.cp.CreateNamespace(t.Context(), name); err != nil {
 		t.Fatal(err)
@@ -184,7 +258,7 @@ func (sc *storageCluster) namespace(t *testing.T, name string) string {
 	return name
 }
 
-func (sc *storageCluster) create(t *testing.T, objs ...client.Object) {
+func (sc *storageCluster) create(t testing.TB, objs ...client.Object) {
 	t.Helper()
 	for _, obj := range objs {
 		if err := sc.cp.Client.Create(t.Context(), obj); err != nil {
@@ -193,16 +267,30 @@ func (sc *storageCluster) create(t *testing.T, objs ...client.Object) {
 	}
 }
 
-func (sc *storageCluster) delete(t *testing.T, obj client.Object) {
+func (sc *storageCluster) delete(t testing.TB, obj client.Object) {
 	t.Helper()
 	if err := sc.cp.Client.Delete(t.Context(), obj); err != nil {
 		t.Fatalf("failed to delete %T %s: %v", obj, obj.GetName(), err)
 	}
 }
 
+// resize asks for a new size of a claim.
+func (sc *storageCluster) resize(t testing.TB, ns, name, size string) {
+	t.Helper()
+	pvc := &corev1.PersistentVolumeClaim{}
+	if err := sc.cp.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: name}, pvc); err != nil {
+		t.Fatal(err)
+	}
+	base := pvc.DeepCopy()
+	pvc.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse(size)
+	if err := sc.cp.Client.Patch(t.Context(), pvc, client.MergeFrom(base)); err != nil {
+		t.Fatalf("failed to resize claim %s: %v", name, err)
+	}
+}
+
 // deletePod deletes a pod at once, as its kubelet would confirm after the
 // containers stopped: simulated nodes run no kubelet.
-func (sc *storageCluster) deletePod(t *testing.T, ns, name string) {
+func (sc *storageCluster) deletePod(t testing.TB, ns, name string) {
 	t.Helper()
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	if err := sc.cp.Client.Delete(t.Context(), p, client.GracePeriodSeconds(0)); err != nil {
@@ -210,7 +298,7 @@ func (sc *storageCluster) deletePod(t *testing.T, ns, name string) {
 	}
 }
 
-func (sc *storageCluster) waitScheduled(t *testing.T, ns, name string) string {
+func (sc *storageCluster) waitScheduled(t testing.TB, ns, name string) string {
 	t.Helper()
 	p := &corev1.Pod{}
 	poll(t, "pod "+name+" scheduled", func(ctx context.Context) (bool, error) {
@@ -220,7 +308,7 @@ func (sc *storageCluster) waitScheduled(t *testing.T, ns, name string) string {
 	return p.Spec.NodeName
 }
 
-func (sc *storageCluster) waitBound(t *testing.T, ns, name string) *corev1.PersistentVolume {
+func (sc *storageCluster) waitBound(t testing.TB, ns, name string) *corev1.PersistentVolume {
 	t.Helper()
 	pvc := &corev1.PersistentVolumeClaim{}
 	poll(t, "claim "+name+" bound", func(ctx context.Context) (bool, error) {
@@ -234,7 +322,7 @@ func (sc *storageCluster) waitBound(t *testing.T, ns, name string) *corev1.Persi
 	return pv
 }
 
-func (sc *storageCluster) waitGone(t *testing.T, obj client.Object) {
+func (sc *storageCluster) waitGone(t testing.TB, obj client.Object) {
 	t.Helper()
 	poll(t, obj.GetName()+" deleted", func(ctx context.Context) (bool, error) {
 		err := sc.cp.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj)
@@ -253,7 +341,7 @@ func (sc *storageCluster) assertVolumeExists(ctx context.Context, t *testing.T, 
 	}
 }
 
-func assertPVOnNode(t *testing.T, pv *corev1.PersistentVolume, node string) {
+func assertPVOnNode(t testing.TB, pv *corev1.PersistentVolume, node string) {
 	t.Helper()
 	terms := pv.Spec.NodeAffinity.Required.NodeSelectorTerms
 	for _, term := range terms {
@@ -266,35 +354,13 @@ func assertPVOnNode(t *testing.T, pv *corev1.PersistentVolume, node string) {
 	t.Errorf("PV %s node affinity %v does not pin it to %s", pv.Name, terms, node)
 }
 
-func claim(ns, name, class, size string) *corev1.PersistentVolumeClaim {
-	return &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			StorageClassName: &class,
-			Resources: corev1.VolumeResourceRequirements{
-				Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)},
-			},
-		},
-	}
-}
+// claim and pod are the objects every scenario creates.
+var (
+	claim = objects.Claim
+	pod   = objects.PodWithClaim
+)
 
-func pod(ns, name, claimName string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.PodSpec{
-			Containers: []corev1.Container{{
-				Name: "app", Image: "registry.invalid/app:v1",
-				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
-			}},
-			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
-				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claimName},
-			}}},
-		},
-	}
-}
-
-func poll(t *testing.T, what string, cond func(context.Context) (bool, error)) {
+func poll(t testing.TB, what string, cond func(context.Context) (bool, error)) {
 	t.Helper()
 	if err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, waitTimeout, true, cond); err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)

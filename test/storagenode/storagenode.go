@@ -309,3 +309,19 @@ func (n *Node) Volumes(ctx context.Context) ([]string, error) {
 		}
 	}
 }
+
+// VolumeSize returns the capacity the node's driver reports for a volume.
+func (n *Node) VolumeSize(t testing.TB, id string) int64 {
+	t.Helper()
+	resp, err := n.Conn.Controller.ListVolumes(context.Background(), &csi.ListVolumesRequest{})
+	if err != nil {
+		t.Fatalf("failed to list volumes of %s: %v", n.Name, err)
+	}
+	for _, e := range resp.GetEntries() {
+		if e.GetVolume().GetVolumeId() == id {
+			return e.GetVolume().GetCapacityBytes()
+		}
+	}
+	t.Fatalf("volume %s not found on %s", id, n.Name)
+	return 0
+}

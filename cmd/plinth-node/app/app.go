@@ -19,11 +19,16 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	networkv1alpha1 "github.com/plinth-dev/plinth/apis/network/v1alpha1"
 	storagev1alpha1 "github.com/plinth-dev/plinth/apis/storage/v1alpha1"
+	"github.com/plinth-dev/plinth/cni-plugin/agent"
 	"github.com/plinth-dev/plinth/controllers/capacity"
 	"github.com/plinth-dev/plinth/controllers/csiconn"
+	"github.com/plinth-dev/plinth/controllers/expansion"
 	"github.com/plinth-dev/plinth/controllers/provisioning"
 	"github.com/plinth-dev/plinth/controllers/snapshotcontent"
+	"github.com/plinth-dev/plinth/controllers/storagepool"
+	"github.com/plinth-dev/plinth/csi-driver/backend/pool"
 	"github.com/plinth-dev/plinth/csi-driver/plugin"
 )
 
@@ -42,6 +47,9 @@ type Config struct {
 	Workers int
 	// CapacityResync is the capacity publisher's resync period.
 	CapacityResync time.Duration
+	// Network configures the pod network agent; nil leaves pod networking
+	// to another CNI.
+	Network *agent.Config
 	// CSIDialOptions are added to the controllers' connection to the
 	// driver, such as client interceptors for tracing or fault injection.
 	CSIDialOptions []grpc.DialOption
@@ -53,7 +61,7 @@ type Config struct {
 // Scheme returns the API types plinth-node reads and writes.
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, snapshotv1.AddToScheme, storagev1alpha1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, snapshotv1.AddToScheme, storagev1alpha1.AddToScheme, networkv1alpha1.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, fmt.Errorf("failed to build scheme: %w", err)
 		}
@@ -107,6 +115,7 @@ func newManager(cfg Config) (ctrl.Manager, error) {
 	}
 	mgr, err := ctrl.NewManager(cfg.RestConfig, ctrl.Options{
 		Scheme:                 scheme,
+		Logger:                 cfg.Plugin.Logger,
 		Metrics:                metricsserver.Options{BindAddress: cfg.MetricsAddress},
 		HealthProbeBindAddress: cfg.HealthAddress,
 		// Every node has its own controllers; none is elected.
@@ -144,11 +153,45 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, cfg Config, conn *c
 			return err
 		}
 	}
+	resizer := &expansion.Resizer{
+		Client: mgr.GetClient(), Controller: conn.Controller, DriverName: cfg.Plugin.DriverName,
+		NodeName: cfg.Plugin.NodeName, Recorder: recorder,
+	}
+	if err := resizer.SetupWithManager(mgr, cfg.Workers); err != nil {
+		return err
+	}
+	if cfg.Network != nil {
+		if err := setupNetwork(ctx, mgr, *cfg.Network); err != nil {
+			return err
+		}
+	}
+	if err := setupStoragePool(mgr, cfg, conn, snapshots); err != nil {
+		return err
+	}
 	publisher := &capacity.Publisher{
 		Client: mgr.GetClient(), Controller: conn.Controller, DriverName: cfg.Plugin.DriverName,
 		NodeName: cfg.Plugin.NodeName, Namespace: cfg.Namespace, Topology: topology, Resync: cfg.CapacityResync,
 	}
 	return publisher.SetupWithManager(mgr, snapshots)
+}
+
+// setupStoragePool registers the reconciler of the node's StoragePool, which
+// describes the pool backend: a node given another backend has no pool to
+// describe. The filesystem is read from the pool directory rather than through
+// the plugin's Pool, which opening again would rebuild. Available space is the
+// figure the capacity publisher publishes, so it shares its resync period.
+func setupStoragePool(mgr ctrl.Manager, cfg Config, conn *csiconn.Conn, snapshots bool) error {
+	if cfg.Plugin.Backend != nil {
+		return nil
+	}
+	r := &storagepool.Reconciler{
+		Client: mgr.GetClient(), Identity: conn.Identity, Controller: conn.Controller,
+		DriverName: cfg.Plugin.DriverName, NodeName: cfg.Plugin.NodeName,
+		Path: cfg.Plugin.PoolDir, OverProvisionRatio: cfg.Plugin.OverProvisionRatio,
+		PoolInfo: func() (pool.Info, error) { return pool.ReadInfo(cfg.Plugin.PoolDir) },
+		Resync:   cfg.CapacityResync,
+	}
+	return r.SetupWithManager(mgr, snapshots)
 }
 
 // snapshotAPIInstalled reports whether the snapshot.storage.k8s.io CRDs are

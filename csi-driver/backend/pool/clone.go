@@ -40,6 +40,16 @@ func cloneFile(ctx context.Context, src, dst string) (bool, error) {
 }
 
 func cloneInto(ctx context.Context, in, out *os.File) (bool, error) {
+	reflinked, err := reflink(in, out)
+	if err != nil || reflinked {
+		return reflinked, err
+	}
+	return false, sparseCopy(ctx, in, out)
+}
+
+// reflink makes out share the extents of in. It reports false without an
+// error when the filesystem cannot share extents, so the caller copies.
+func reflink(in, out *os.File) (bool, error) {
 	err := unix.IoctlFileClone(int(out.Fd()), int(in.Fd()))
 	if err == nil {
 		return true, nil
@@ -47,7 +57,7 @@ func cloneInto(ctx context.Context, in, out *os.File) (bool, error) {
 	if !reflinkUnsupported(err) {
 		return false, fmt.Errorf("failed to reflink: %w", err)
 	}
-	return false, sparseCopy(ctx, in, out)
+	return false, nil
 }
 
 // reflinkUnsupported reports whether FICLONE failed because the filesystem

@@ -1,0 +1,50 @@
+// Command plinth-controller is Plinth's cluster-wide controller manager: it
+// runs, on the elected leader, the controllers listed in package app's
+// registry (the node pod-CIDR allocator, and the snapshot controllers).
+package main
+
+import (
+	"flag"
+	"os"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/plinth-dev/plinth/cmd/plinth-controller/app"
+)
+
+func main() {
+	cfg := app.Config{Controllers: app.DefaultControllers()}
+	flag.StringVar(&cfg.Namespace, "namespace", envOr("POD_NAMESPACE", "plinth-system"), "Plinth's namespace, home of the leader election Lease (default $POD_NAMESPACE).")
+	flag.BoolVar(&cfg.LeaderElection, "leader-elect", true, "Elect one leader among the replicas to run the controllers.")
+	flag.StringVar(&cfg.LeaderElectionID, "leader-election-id", app.DefaultLeaderElectionID, "Name of the leader election Lease.")
+	flag.DurationVar(&cfg.LeaseDuration, "leader-election-lease-duration", 0, "How long a non-leader waits before taking over an unrenewed Lease (0: 15s).")
+	flag.StringVar(&cfg.MetricsAddress, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 disables it.")
+	flag.StringVar(&cfg.HealthAddress, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes; 0 disables them.")
+	app.BindControllerFlags(flag.CommandLine, cfg.Controllers)
+	logOpts := zap.Options{}
+	logOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&logOpts)))
+	log := ctrl.Log.WithName("plinth-controller")
+	restConfig, err := ctrl.GetConfig()
+	if err != nil {
+		log.Error(err, "failed to load the Kubernetes client configuration")
+		os.Exit(1)
+	}
+	cfg.RestConfig = restConfig
+	ctx := ctrl.LoggerInto(ctrl.SetupSignalHandler(), log)
+	if err := app.Run(ctx, cfg); err != nil {
+		log.Error(err, "plinth-controller failed")
+		os.Exit(1)
+	}
+}
+
+// envOr returns the environment variable name, or def when it is empty.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

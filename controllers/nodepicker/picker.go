@@ -1,0 +1,367 @@
+package nodepicker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/plinth-dev/plinth/controllers/capacity"
+	"github.com/plinth-dev/plinth/controllers/provisioning"
+	"github.com/plinth-dev/plinth/controllers/storageclass"
+	"github.com/plinth-dev/plinth/csi-driver/driver"
+)
+
+// ControllerName names the controller, its logs and its Events
+// (--enable-node-picker in plinth-controller).
+const ControllerName = "node-picker"
+
+// Event reasons on claims.
+const (
+	// ReasonNodeSelected: a node was selected for the claim's volume.
+	ReasonNodeSelected = "NodeSelected"
+	// ReasonProvisioningFailed: no node can take the claim's volume now.
+	ReasonProvisioningFailed = "ProvisioningFailed"
+)
+
+// DefaultBackoff is how long a claim without a candidate node waits before
+// it is evaluated again, unless a capacity or class change comes first.
+const DefaultBackoff = 30 * time.Second
+
+// indexPendingClass indexes the claims waiting for a node by class name.
+const indexPendingClass = "plinth.nodepicker.pendingClass"
+
+// errNoCandidate says that no node can take a claim's volume now.
+var errNoCandidate = errors.New("no node can take the volume")
+
+// Picker selects the node of pending claims of Immediate Plinth classes.
+type Picker struct {
+	// Client reads from the manager's cache and writes to the API server.
+	Client client.Client
+	// Recorder emits Events on claims.
+	Recorder events.EventRecorder
+	// DriverName is the CSI driver and provisioner name.
+	DriverName string
+	// Backoff is the wait before a claim without a candidate node is
+	// evaluated again; zero means DefaultBackoff.
+	Backoff time.Duration
+}
+
+// Setup registers the node picker with mgr, for driver.DefaultName, with
+// the manager's client and an event recorder. It matches
+// plinth-controller's controller registry.
+func Setup(ctx context.Context, mgr ctrl.Manager) error {
+	p := &Picker{
+		Client:     mgr.GetClient(),
+		Recorder:   mgr.GetEventRecorder("plinth-" + ControllerName),
+		DriverName: driver.DefaultName,
+	}
+	return p.SetupWithManager(ctx, mgr)
+}
+
+// SetupWithManager registers p with mgr: claims that may need a node, and
+// the CSIStorageCapacities and StorageClasses that decide where they go.
+func (p *Picker) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &corev1.PersistentVolumeClaim{}, indexPendingClass, pendingClassKey); err != nil {
+		return fmt.Errorf("failed to index claims by class: %w", err)
+	}
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named(ControllerName).
+		For(&corev1.PersistentVolumeClaim{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			pvc, ok := o.(*corev1.PersistentVolumeClaim)
+			return ok && needsNode(pvc)
+		}))).
+		Watches(&storagev1.CSIStorageCapacity{}, handler.EnqueueRequestsFromMapFunc(p.claimsOfCapacity),
+			builder.WithPredicates(predicate.NewPredicateFuncs(p.isOurCapacity))).
+		Watches(&storagev1.StorageClass{}, handler.EnqueueRequestsFromMapFunc(p.claimsOfClass)).
+		Complete(p)
+	if err != nil {
+		return fmt.Errorf("failed to set up the %s controller: %w", ControllerName, err)
+	}
+	return nil
+}
+
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch
+// +kubebuilder:rbac:groups=storage.k8s.io,resources=storageclasses;csistoragecapacities,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile selects a node for one claim, when it needs one.
+func (p *Picker) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	pvc := &corev1.PersistentVolumeClaim{}
+	if err := p.Client.Get(ctx, req.NamespacedName, pvc); err != nil {
+		if apierrors.IsNotFound(err) {
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("failed to get claim: %w", err)
+	}
+	if !needsNode(pvc) {
+		return ctrl.Result{}, nil
+	}
+	class, err := p.immediateClass(ctx, pvc)
+	if err != nil || class == nil {
+		return ctrl.Result{}, err
+	}
+	chosen, err := p.pick(ctx, pvc, class)
+	if errors.Is(err, errNoCandidate) {
+		return p.noCandidate(ctx, pvc, err), nil
+	}
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{}, p.selectNode(ctx, pvc, chosen)
+}
+
+// needsNode reports whether a claim waits for a node to be selected, as far
+// as the claim itself tells; its class decides the rest.
+func needsNode(pvc *corev1.PersistentVolumeClaim) bool {
+	switch {
+	case !pvc.DeletionTimestamp.IsZero(), pvc.Spec.VolumeName != "":
+		return false
+	case pvc.Status.Phase != "" && pvc.Status.Phase != corev1.ClaimPending:
+		return false
+	case pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName == "":
+		return false
+	case pvc.Spec.DataSource != nil || pvc.Spec.DataSourceRef != nil:
+		return false // provisioned where the source lives
+	}
+	return pvc.Annotations[provisioning.AnnSelectedNode] == "" && pvc.Annotations[provisioning.AnnProvisioningNode] == ""
+}
+
+// pendingClassKey indexes a claim that waits for a node under its class.
+func pendingClassKey(obj client.Object) []string {
+	pvc, ok := obj.(*corev1.PersistentVolumeClaim)
+	if !ok || !needsNode(pvc) {
+		return nil
+	}
+	return []string{*pvc.Spec.StorageClassName}
+}
+
+// immediateClass returns the claim's class when it is an Immediate class of
+// this driver, and nil otherwise.
+func (p *Picker) immediateClass(ctx context.Context, pvc *corev1.PersistentVolumeClaim) (*storagev1.StorageClass, error) {
+	class := &storagev1.StorageClass{}
+	if err := p.Client.Get(ctx, client.ObjectKey{Name: *pvc.Spec.StorageClassName}, class); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil // the class's creation brings the claim back
+		}
+		return nil, fmt.Errorf("failed to get StorageClass %s: %w", *pvc.Spec.StorageClassName, err)
+	}
+	mode := class.VolumeBindingMode
+	if class.Provisioner != p.DriverName || (mode != nil && *mode != storagev1.VolumeBindingImmediate) {
+		return nil, nil
+	}
+	return class, nil
+}
+
+// candidate is a node that can take a claim's volume, with the largest
+// capacity its CSIStorageCapacities offer the class.
+type candidate struct {
+	node string
+	free resource.Quantity
+}
+
+// pick reads the nodes and the class's capacities and chooses among them.
+func (p *Picker) pick(ctx context.Context, pvc *corev1.PersistentVolumeClaim, class *storagev1.StorageClass) (candidate, error) {
+	nodes := &corev1.NodeList{}
+	if err := p.Client.List(ctx, nodes); err != nil {
+		return candidate{}, fmt.Errorf("failed to list nodes: %w", err)
+	}
+	caps := &storagev1.CSIStorageCapacityList{}
+	if err := p.Client.List(ctx, caps, client.MatchingLabels{capacity.LabelDriverName: p.DriverName}); err != nil {
+		return candidate{}, fmt.Errorf("failed to list CSIStorageCapacities: %w", err)
+	}
+	return choose(class, requestOf(pvc), nodes.Items, caps.Items)
+}
+
+// requestOf returns the storage a claim asks for.
+func requestOf(pvc *corev1.PersistentVolumeClaim) resource.Quantity {
+	return pvc.Spec.Resources.Requests[corev1.ResourceStorage]
+}
+
+// choose returns the allowed node with the most free capacity for a volume
+// of the given size, the first by name among equals. An error wrapping
+// errNoCandidate says why there is none.
+func choose(class *storagev1.StorageClass, size resource.Quantity, nodes []corev1.Node, caps []storagev1.CSIStorageCapacity) (candidate, error) {
+	candidates, allowed := candidatesOf(class, size, nodes, offersOf(class.Name, caps))
+	if allowed == 0 {
+		return candidate{}, fmt.Errorf("%w: no Ready, schedulable and untainted node is allowed by the allowedTopologies of StorageClass %s",
+			errNoCandidate, class.Name)
+	}
+	if len(candidates) == 0 {
+		return candidate{}, fmt.Errorf("%w: none of the %d allowed nodes has a capacity of StorageClass %s with room for %s",
+			errNoCandidate, allowed, class.Name, size.String())
+	}
+	slices.SortFunc(candidates, func(a, b candidate) int {
+		if c := b.free.Cmp(a.free); c != 0 {
+			return c
+		}
+		return strings.Compare(a.node, b.node)
+	})
+	return candidates[0], nil
+}
+
+// candidatesOf returns the nodes that can take a volume of the given size,
+// and how many nodes the class allows at all.
+func candidatesOf(class *storagev1.StorageClass, size resource.Quantity, nodes []corev1.Node, offers []offer) ([]candidate, int) {
+	allowed := 0
+	var candidates []candidate
+	for i := range nodes {
+		node := &nodes[i]
+		if !usable(node) || !storageclass.TopologyAllowed(class, node.Labels) {
+			continue
+		}
+		allowed++
+		if free, ok := largestOffer(node, offers, size); ok {
+			candidates = append(candidates, candidate{node: node.Name, free: free})
+		}
+	}
+	return candidates, allowed
+}
+
+// usable reports whether a node may get new volumes: Ready, schedulable,
+// and without taints that keep new pods off it.
+func usable(node *corev1.Node) bool {
+	if node.Spec.Unschedulable || !node.DeletionTimestamp.IsZero() {
+		return false
+	}
+	if slices.ContainsFunc(node.Spec.Taints, func(t corev1.Taint) bool {
+		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
+	}) {
+		return false
+	}
+	return slices.ContainsFunc(node.Status.Conditions, func(c corev1.NodeCondition) bool {
+		return c.Type == corev1.NodeReady && c.Status == corev1.ConditionTrue
+	})
+}
+
+// offer is one CSIStorageCapacity of the class, with its parsed selector.
+type offer struct {
+	nodes    labels.Selector
+	capacity *resource.Quantity
+	maxSize  *resource.Quantity
+}
+
+// offersOf returns the class's capacities that name any node; an object
+// without a node topology (or with an invalid one) is reachable from none.
+func offersOf(className string, caps []storagev1.CSIStorageCapacity) []offer {
+	var offers []offer
+	for i := range caps {
+		c := &caps[i]
+		if c.StorageClassName != className || c.NodeTopology == nil || c.Capacity == nil {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(c.NodeTopology)
+		if err != nil || sel.Empty() {
+			continue
+		}
+		offers = append(offers, offer{nodes: sel, capacity: c.Capacity, maxSize: c.MaximumVolumeSize})
+	}
+	return offers
+}
+
+// largestOffer returns the largest capacity offered to the node that can
+// hold a volume of the given size.
+func largestOffer(node *corev1.Node, offers []offer, size resource.Quantity) (resource.Quantity, bool) {
+	var best resource.Quantity
+	found := false
+	for _, o := range offers {
+		if !o.nodes.Matches(labels.Set(node.Labels)) || o.capacity.Cmp(size) < 0 {
+			continue
+		}
+		if o.maxSize != nil && o.maxSize.Cmp(size) < 0 {
+			continue
+		}
+		if !found || o.capacity.Cmp(best) > 0 {
+			best, found = *o.capacity, true
+		}
+	}
+	return best, found
+}
+
+// noCandidate reports a claim that no node can take, and schedules the
+// next attempt.
+func (p *Picker) noCandidate(ctx context.Context, pvc *corev1.PersistentVolumeClaim, why error) ctrl.Result {
+	backoff := p.Backoff
+	if backoff <= 0 {
+		backoff = DefaultBackoff
+	}
+	logf.FromContext(ctx).Info("No node for the claim yet", "reason", why.Error(), "retryAfter", backoff.String())
+	p.Recorder.Eventf(pvc, nil, corev1.EventTypeWarning, ReasonProvisioningFailed, "SelectNode", "%s", why.Error())
+	return ctrl.Result{RequeueAfter: backoff}
+}
+
+// selectNode writes the chosen node into the claim. A claim that changed
+// since it was read is left alone: its update brings it back.
+func (p *Picker) selectNode(ctx context.Context, pvc *corev1.PersistentVolumeClaim, chosen candidate) error {
+	log := logf.FromContext(ctx)
+	base := pvc.DeepCopy()
+	if pvc.Annotations == nil {
+		pvc.Annotations = map[string]string{}
+	}
+	pvc.Annotations[provisioning.AnnSelectedNode] = chosen.node
+	err := p.Client.Patch(ctx, pvc, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+		log.V(1).Info("Claim changed before its node was selected", "node", chosen.node)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("failed to select node %s: %w", chosen.node, err)
+	}
+	log.Info("Selected node", "node", chosen.node, "free", chosen.free.String())
+	p.Recorder.Eventf(pvc, nil, corev1.EventTypeNormal, ReasonNodeSelected, "SelectNode",
+		"Selected node %s, with %s free, for the volume", chosen.node, chosen.free.String())
+	return nil
+}
+
+// isOurCapacity passes the CSIStorageCapacities of this driver.
+func (p *Picker) isOurCapacity(obj client.Object) bool {
+	return obj.GetLabels()[capacity.LabelDriverName] == p.DriverName
+}
+
+// claimsOfCapacity maps a changed CSIStorageCapacity to the claims of its
+// class that wait for a node.
+func (p *Picker) claimsOfCapacity(ctx context.Context, obj client.Object) []reconcile.Request {
+	c, ok := obj.(*storagev1.CSIStorageCapacity)
+	if !ok {
+		return nil
+	}
+	return p.pendingClaims(ctx, c.StorageClassName)
+}
+
+// claimsOfClass maps a changed StorageClass to its claims that wait for a
+// node.
+func (p *Picker) claimsOfClass(ctx context.Context, obj client.Object) []reconcile.Request {
+	return p.pendingClaims(ctx, obj.GetName())
+}
+
+// pendingClaims lists the claims of a class that wait for a node.
+func (p *Picker) pendingClaims(ctx context.Context, className string) []reconcile.Request {
+	claims := &corev1.PersistentVolumeClaimList{}
+	if err := p.Client.List(ctx, claims, client.MatchingFields{indexPendingClass: className}); err != nil {
+		logf.FromContext(ctx).Error(err, "Failed to list the claims waiting for a node", "storageClass", className)
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(claims.Items))
+	for i := range claims.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&claims.Items[i])})
+	}
+	return reqs
+}
