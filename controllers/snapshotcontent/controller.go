@@ -58,6 +58,9 @@ func (c *Controller) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := c.Client.Get(ctx, req.NamespacedName, content); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if content.Spec.Driver == c.DriverName && content.Spec.Source.SnapshotHandle != nil {
+		return ctrl.Result{}, c.reconcileImported(ctx, content)
+	}
 	if !c.owns(content) {
 		return ctrl.Result{}, nil
 	}
@@ -237,7 +240,8 @@ func (c *Controller) SetupWithManager(mgr ctrl.Manager, workers int) error {
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("snapshotcontent").
 		For(&snapshotv1.VolumeSnapshotContent{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
-			return c.owns(o.(*snapshotv1.VolumeSnapshotContent))
+			content := o.(*snapshotv1.VolumeSnapshotContent)
+			return c.owns(content) || c.mayHold(content)
 		}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(workers, 1)}).
 		Complete(c)

@@ -89,9 +89,11 @@ func TestSnapshotLifecycle(t *testing.T) {
 		}
 	})
 
+	var retained string // the physical snapshot the Retain case keeps
 	t.Run("deleting a snapshot with the Retain policy keeps content and physical snapshot", func(t *testing.T) {
 		vs := sc.snapshotOf(t, ns, "kept", "src", "plinth-retain")
 		content, handle := sc.contentOf(t, vs)
+		retained = handle
 		sc.delete(t, vs)
 		sc.waitGone(t, vs)
 		poll(t, "retained content released", func(ctx context.Context) (bool, error) {
@@ -100,6 +102,35 @@ func TestSnapshotLifecycle(t *testing.T) {
 		})
 		if !slices.Contains(sc.nodes[node].Snapshots(t), handle) {
 			t.Errorf("physical snapshot %s was deleted although its policy is Retain", handle)
+		}
+	})
+
+	t.Run("a pre-provisioned content imports an existing snapshot", func(t *testing.T) {
+		if retained == "" {
+			t.Fatal("the Retain case kept no snapshot to import")
+		}
+		sc.create(t, &snapshotv1.VolumeSnapshotContent{
+			ObjectMeta: metav1.ObjectMeta{Name: "imported-content"},
+			Spec: snapshotv1.VolumeSnapshotContentSpec{
+				VolumeSnapshotRef: corev1.ObjectReference{Namespace: ns, Name: "imported"},
+				DeletionPolicy:    snapshotv1.VolumeSnapshotContentDelete,
+				Driver:            driver.DefaultName,
+				Source:            snapshotv1.VolumeSnapshotContentSource{SnapshotHandle: &retained},
+			},
+		}, &snapshotv1.VolumeSnapshot{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "imported"},
+			Spec:       snapshotv1.VolumeSnapshotSpec{Source: snapshotv1.VolumeSnapshotSource{VolumeSnapshotContentName: ptr.To("imported-content")}},
+		})
+		vs := sc.waitReady(t, ns, "imported")
+		restored := claim(ns, "from-imported", class, "200Mi")
+		restored.Spec.DataSource = &corev1.TypedLocalObjectReference{APIGroup: ptr.To(snapshotv1.GroupName), Kind: "VolumeSnapshot", Name: "imported"}
+		sc.create(t, restored, pod(ns, "from-imported", "from-imported"))
+		assertPVOnNode(t, sc.waitBound(t, ns, "from-imported"), node)
+		content, _ := sc.contentOf(t, vs)
+		sc.delete(t, vs)
+		sc.waitGone(t, content)
+		if slices.Contains(sc.nodes[node].Snapshots(t), retained) {
+			t.Errorf("imported snapshot %s still exists after its Delete-policy snapshot was deleted", retained)
 		}
 	})
 

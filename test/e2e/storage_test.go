@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -192,6 +193,51 @@ func TestStorageProvisioning(t *testing.T) {
 		}
 	})
 
+	t.Run("a node without room hands the claim back to the scheduler", func(t *testing.T) {
+		ns := sc.namespace(t, "exhausted")
+		pvc := claim(ns, "data", wffc, "1Gi")
+		// What kube-scheduler would do with stale capacity: pick node-1,
+		// whose pool cannot hold 1Gi.
+		pvc.Annotations = map[string]string{provisioning.AnnSelectedNode: "node-1"}
+		sc.create(t, pvc)
+		poll(t, "selected node removed", func(ctx context.Context) (bool, error) {
+			err := sc.cp.Client.Get(ctx, client.ObjectKeyFromObject(pvc), pvc)
+			_, selected := pvc.Annotations[provisioning.AnnSelectedNode]
+			return err == nil && !selected, err
+		})
+		if slices.Contains(pvc.Finalizers, provisioning.FinalizerProvisioning) {
+			t.Errorf("claim kept the provisioning finalizer although nothing was created")
+		}
+		sc.waitForEvent(t, ns, "data", provisioning.ReasonRescheduling)
+	})
+
+	t.Run("the Retain policy keeps the volume after claim and PV are deleted", func(t *testing.T) {
+		retain := sc.createClass(t, "plinth-retain", storagev1.VolumeBindingWaitForFirstConsumer, nil)
+		class := &storagev1.StorageClass{}
+		if err := sc.cp.Client.Get(ctx, client.ObjectKey{Name: retain}, class); err != nil {
+			t.Fatal(err)
+		}
+		// reclaimPolicy is immutable: recreate the class with Retain.
+		sc.delete(t, class)
+		sc.waitGone(t, class)
+		class.ResourceVersion, class.UID = "", ""
+		class.ReclaimPolicy = ptr.To(corev1.PersistentVolumeReclaimRetain)
+		sc.create(t, class)
+		ns := sc.namespace(t, "retain")
+		sc.create(t, claim(ns, "data", retain, "100Mi"), pod(ns, "app", "data"))
+		node := sc.waitScheduled(t, ns, "app")
+		pv := sc.waitBound(t, ns, "data")
+		sc.deletePod(t, ns, "app")
+		sc.delete(t, &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "data"}})
+		poll(t, "PV released", func(ctx context.Context) (bool, error) {
+			err := sc.cp.Client.Get(ctx, client.ObjectKeyFromObject(pv), pv)
+			return err == nil && pv.Status.Phase == corev1.VolumeReleased, err
+		})
+		sc.delete(t, pv)
+		sc.waitGone(t, pv)
+		sc.assertVolumeExists(ctx, t, node, pv.Spec.CSI.VolumeHandle)
+	})
+
 	t.Run("deleting the claim deletes the PV and the volume", func(t *testing.T) {
 		ns := sc.namespace(t, "reclaim")
 		sc.create(t, claim(ns, "data", wffc, "100Mi"), pod(ns, "app", "data"))
@@ -272,6 +318,20 @@ func (sc *storageCluster) delete(t testing.TB, obj client.Object) {
 	if err := sc.cp.Client.Delete(t.Context(), obj); err != nil {
 		t.Fatalf("failed to delete %T %s: %v", obj, obj.GetName(), err)
 	}
+}
+
+// waitForEvent waits for an Event of the given reason about an object.
+func (sc *storageCluster) waitForEvent(t testing.TB, ns, name, reason string) {
+	t.Helper()
+	poll(t, "event "+reason+" on "+name, func(ctx context.Context) (bool, error) {
+		list := &eventsv1.EventList{}
+		if err := sc.cp.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		return slices.ContainsFunc(list.Items, func(e eventsv1.Event) bool {
+			return e.Regarding.Name == name && e.Reason == reason
+		}), nil
+	})
 }
 
 // resize asks for a new size of a claim.
