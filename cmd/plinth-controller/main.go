@@ -21,10 +21,13 @@ func main() {
 	flag.DurationVar(&cfg.LeaseDuration, "leader-election-lease-duration", 0, "How long a non-leader waits before taking over an unrenewed Lease (0: 15s).")
 	flag.StringVar(&cfg.MetricsAddress, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 disables it.")
 	flag.StringVar(&cfg.HealthAddress, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes; 0 disables them.")
+	qps := flag.Float64("kube-api-qps", app.DefaultQPS, "Requests per second to the API server.")
+	flag.IntVar(&cfg.Burst, "kube-api-burst", app.DefaultBurst, "Burst of requests to the API server.")
 	app.BindControllerFlags(flag.CommandLine, cfg.Controllers)
 	logOpts := zap.Options{}
 	logOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	cfg.QPS = float32(*qps)
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&logOpts)))
 	log := ctrl.Log.WithName("plinth-controller")

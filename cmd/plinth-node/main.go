@@ -36,6 +36,7 @@ type flags struct {
 	cleanupNetwork bool
 	clusterCIDRs   string
 	mode           string
+	qps            float64
 }
 
 func parseFlags() *flags {
@@ -55,6 +56,8 @@ func parseFlags() *flags {
 	flag.StringVar(&f.cfg.MetricsAddress, "metrics-address", ":9809", "Address of the controllers' metrics; 0 disables them.")
 	flag.StringVar(&f.cfg.HealthAddress, "health-address", ":9810", "Address of the liveness and readiness probes; 0 disables them.")
 	flag.IntVar(&f.cfg.Workers, "workers", 16, "Claims and snapshots handled in parallel.")
+	flag.Float64Var(&f.qps, "kube-api-qps", app.DefaultQPS, "Requests per second to the API server.")
+	flag.IntVar(&f.cfg.Burst, "kube-api-burst", app.DefaultBurst, "Burst of requests to the API server.")
 	flag.DurationVar(&f.cfg.CapacityResync, "capacity-resync", time.Minute, "Period of the capacity refresh that catches changes outside the API.")
 	f.bindNetworkFlags()
 	return f
@@ -108,7 +111,7 @@ func run(f *flags) error {
 	if err != nil {
 		return fmt.Errorf("failed to create the Kubernetes client: %w", err)
 	}
-	f.cfg.RestConfig = restConfig
+	f.cfg.RestConfig, f.cfg.QPS = restConfig, float32(f.qps)
 	f.cfg.Plugin.Topology = topology.FromNodeLabels(clientset, f.cfg.Plugin.NodeName)
 	if f.networkOn {
 		f.cfg.Network = &f.network

@@ -37,6 +37,12 @@ const (
 type Provisioner struct {
 	// Client reads from the manager's cache and writes to the API server.
 	Client client.Client
+	// Reader reads from the API server itself; it confirms that a PV the
+	// cache does not show yet is really missing before provisioning again
+	// (a PV created a moment ago may not have reached the cache). Nil
+	// means trust the cache; CreateVolume's idempotency keeps that correct,
+	// only slower.
+	Reader client.Reader
 	// Controller is the driver's CSI controller service.
 	Controller csi.ControllerClient
 	// DriverName is the CSI driver and provisioner name.
@@ -134,7 +140,11 @@ func ignoreSourceErrors(err error) error {
 
 // volumeRecorded reports whether the claim's PV exists.
 func (p *Provisioner) volumeRecorded(ctx context.Context, pvc *corev1.PersistentVolumeClaim) (bool, error) {
-	err := p.Client.Get(ctx, client.ObjectKey{Name: VolumeName(string(pvc.UID))}, &corev1.PersistentVolume{})
+	key := client.ObjectKey{Name: VolumeName(string(pvc.UID))}
+	err := p.Client.Get(ctx, key, &corev1.PersistentVolume{})
+	if apierrors.IsNotFound(err) && p.Reader != nil {
+		err = p.Reader.Get(ctx, key, &corev1.PersistentVolume{})
+	}
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}

@@ -56,9 +56,6 @@ func (c *Controller) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if !vs.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, c.finalize(ctx, vs)
 	}
-	if err := c.addFinalizers(ctx, vs); err != nil {
-		return ctrl.Result{}, err
-	}
 	content, err := c.bind(ctx, vs)
 	if err != nil || content == nil {
 		return ctrl.Result{}, err
@@ -77,12 +74,15 @@ func (c *Controller) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // cannot be bound yet; the reason is in an Event and the status.
 func (c *Controller) bind(ctx context.Context, vs *snapshotv1.VolumeSnapshot) (*snapshotv1.VolumeSnapshotContent, error) {
 	if name := vs.Spec.Source.VolumeSnapshotContentName; name != nil {
+		if err := c.addFinalizers(ctx, vs, ""); err != nil {
+			return nil, err
+		}
 		return c.bindPreProvisioned(ctx, vs, *name)
 	}
 	content := &snapshotv1.VolumeSnapshotContent{}
 	err := c.Client.Get(ctx, client.ObjectKey{Name: ContentName(string(vs.UID))}, content)
 	if err == nil {
-		return content, nil
+		return content, c.addFinalizers(ctx, vs, "")
 	}
 	if !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("failed to get content: %w", err)
@@ -117,13 +117,19 @@ func (c *Controller) bindPreProvisioned(ctx context.Context, vs *snapshotv1.Volu
 	return content, nil
 }
 
-func (c *Controller) addFinalizers(ctx context.Context, vs *snapshotv1.VolumeSnapshot) error {
-	if controllerutil.ContainsFinalizer(vs, FinalizerSnapshotBound) && controllerutil.ContainsFinalizer(vs, FinalizerSnapshotAsSource) {
+// addFinalizers adds the snapshot's finalizers and, when defaultClass is
+// set, records that class in its spec (as upstream does for a snapshot that
+// names none), in one write.
+func (c *Controller) addFinalizers(ctx context.Context, vs *snapshotv1.VolumeSnapshot, defaultClass string) error {
+	if controllerutil.ContainsFinalizer(vs, FinalizerSnapshotBound) && controllerutil.ContainsFinalizer(vs, FinalizerSnapshotAsSource) && defaultClass == "" {
 		return nil
 	}
 	base := vs.DeepCopy()
 	controllerutil.AddFinalizer(vs, FinalizerSnapshotBound)
 	controllerutil.AddFinalizer(vs, FinalizerSnapshotAsSource)
+	if defaultClass != "" {
+		vs.Spec.VolumeSnapshotClassName = &defaultClass
+	}
 	if err := c.Client.Patch(ctx, vs, client.MergeFrom(base)); err != nil {
 		return fmt.Errorf("failed to add snapshot finalizers: %w", err)
 	}

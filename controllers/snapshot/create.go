@@ -28,6 +28,13 @@ func (c *Controller) createContent(ctx context.Context, vs *snapshotv1.VolumeSna
 	if err != nil || class == nil {
 		return nil, err
 	}
+	defaulted := ""
+	if ptr.Deref(vs.Spec.VolumeSnapshotClassName, "") == "" {
+		defaulted = class.Name
+	}
+	if err := c.addFinalizers(ctx, vs, defaulted); err != nil {
+		return nil, err
+	}
 	if err := c.protectClaim(ctx, pvc); err != nil {
 		return nil, err
 	}
@@ -64,8 +71,7 @@ func (c *Controller) sourceVolume(ctx context.Context, vs *snapshotv1.VolumeSnap
 }
 
 // snapshotClass returns the snapshot's class, or the driver's default class
-// when it names none (and records that choice in the snapshot's spec, as
-// upstream does).
+// when it names none.
 func (c *Controller) snapshotClass(ctx context.Context, vs *snapshotv1.VolumeSnapshot, driver string) (*snapshotv1.VolumeSnapshotClass, error) {
 	if name := ptr.Deref(vs.Spec.VolumeSnapshotClassName, ""); name != "" {
 		class := &snapshotv1.VolumeSnapshotClass{}
@@ -81,18 +87,10 @@ func (c *Controller) snapshotClass(ctx context.Context, vs *snapshotv1.VolumeSna
 		return class, nil
 	}
 	class, err := c.defaultClass(ctx, driver)
-	if err != nil || class == nil {
-		if err == nil {
-			err = c.fail(ctx, vs, ReasonSnapshotFailed, fmt.Sprintf("no single default VolumeSnapshotClass for driver %s", driver))
-		}
-		return nil, err
+	if err == nil && class == nil {
+		err = c.fail(ctx, vs, ReasonSnapshotFailed, fmt.Sprintf("no single default VolumeSnapshotClass for driver %s", driver))
 	}
-	base := vs.DeepCopy()
-	vs.Spec.VolumeSnapshotClassName = &class.Name
-	if err := c.Client.Patch(ctx, vs, client.MergeFrom(base)); err != nil {
-		return nil, fmt.Errorf("failed to record the default snapshot class: %w", err)
-	}
-	return class, nil
+	return class, err
 }
 
 // defaultClass returns the driver's one default class, or nil when there is

@@ -53,7 +53,7 @@ func (s *ControllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 	if err != nil {
 		return nil, err
 	}
-	unlock, ok := s.d.locks.tryLock(lockKeys(spec)...)
+	unlock, ok := s.d.locks.acquire(ctx, string(spec.ID), sourceKeys(spec)...)
 	if !ok {
 		return nil, busy(string(spec.ID))
 	}
@@ -169,8 +169,9 @@ func (s *ControllerServer) contentSource(ctx context.Context, src *csi.VolumeCon
 	}
 }
 
-func lockKeys(spec backend.VolumeRequest) []string {
-	keys := []string{string(spec.ID)}
+// sourceKeys are the lock keys of what a new volume is made from.
+func sourceKeys(spec backend.VolumeRequest) []string {
+	var keys []string
 	if spec.Source.Snapshot != "" {
 		keys = append(keys, string(spec.Source.Snapshot))
 	}
@@ -424,7 +425,7 @@ func (s *ControllerServer) CreateSnapshot(ctx context.Context, req *csi.CreateSn
 		return nil, status.Errorf(codes.ResourceExhausted, "accessibility_requirements: snapshots stay on node %s, which no requisite topology contains", s.d.nodeID)
 	}
 	id := backend.NewSnapshotID(req.GetName())
-	unlock, ok := s.d.locks.tryLock(string(id), string(source))
+	unlock, ok := s.d.locks.acquire(ctx, string(id), string(source))
 	if !ok {
 		return nil, busy(string(id))
 	}

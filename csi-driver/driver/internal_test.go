@@ -1,8 +1,10 @@
 package driver
 
 import (
+	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -25,6 +27,66 @@ func TestKeyLocksTakeAllKeysOrNone(t *testing.T) {
 	unlockB()
 	if _, ok := l.tryLock("a", "b"); !ok {
 		t.Fatal("released keys stayed busy")
+	}
+}
+
+func TestKeyLocksAcquireFailsFastOnItsOwnKey(t *testing.T) {
+	l := newKeyLocks()
+	unlock, ok := l.tryLock("snap")
+	if !ok {
+		t.Fatal("a free key was busy")
+	}
+	defer unlock()
+	if _, ok := l.acquire(context.Background(), "snap", "vol"); ok {
+		t.Fatal("acquire took an own key that was held")
+	}
+	if _, ok := l.tryLock("vol"); !ok {
+		t.Fatal("a failed acquire kept the source key")
+	}
+}
+
+func TestKeyLocksAcquireWaitsForTheSource(t *testing.T) {
+	l := newKeyLocks()
+	unlockFirst, ok := l.acquire(context.Background(), "snap-1", "vol")
+	if !ok {
+		t.Fatal("first acquire failed")
+	}
+	got := make(chan func(), 1)
+	go func() {
+		unlock, ok := l.acquire(context.Background(), "snap-2", "vol")
+		if ok {
+			got <- unlock
+		}
+		close(got)
+	}()
+	select {
+	case <-got:
+		t.Fatal("second acquire took the source while the first held it")
+	case <-time.After(50 * time.Millisecond): // it must still be waiting
+	}
+	unlockFirst()
+	select {
+	case unlock, ok := <-got:
+		if !ok {
+			t.Fatal("second acquire gave up")
+		}
+		unlock()
+	case <-time.After(10 * time.Second):
+		t.Fatal("second acquire did not get the released source")
+	}
+}
+
+func TestKeyLocksAcquireGivesUpWhenTheContextEnds(t *testing.T) {
+	l := newKeyLocks()
+	unlock, _ := l.tryLock("vol")
+	defer unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, ok := l.acquire(ctx, "snap", "vol"); ok {
+		t.Fatal("acquire took a held source")
+	}
+	if _, ok := l.tryLock("snap"); !ok {
+		t.Fatal("a cancelled acquire kept its own key")
 	}
 }
 

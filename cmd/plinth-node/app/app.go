@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -38,6 +39,10 @@ type Config struct {
 	Plugin plugin.Config
 	// RestConfig reaches the API server.
 	RestConfig *rest.Config
+	// QPS and Burst limit the client's requests; zero means DefaultQPS and
+	// DefaultBurst.
+	QPS   float32
+	Burst int
 	// Namespace is plinth's namespace, home of the CSIStorageCapacity objects.
 	Namespace string
 	// MetricsAddress and HealthAddress serve the manager's metrics and
@@ -57,6 +62,13 @@ type Config struct {
 	// one process, as tests that simulate many nodes run them.
 	SkipControllerNameValidation bool
 }
+
+// Default client limits of plinth-node: enough for a burst of claims and
+// snapshots on one node; the API server's priority and fairness protects it.
+const (
+	DefaultQPS   = 100
+	DefaultBurst = 200
+)
 
 // Scheme returns the API types plinth-node reads and writes.
 func Scheme() (*runtime.Scheme, error) {
@@ -113,7 +125,9 @@ func newManager(cfg Config) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := ctrl.NewManager(cfg.RestConfig, ctrl.Options{
+	restConfig := rest.CopyConfig(cfg.RestConfig)
+	restConfig.QPS, restConfig.Burst = cmp.Or(cfg.QPS, DefaultQPS), cmp.Or(cfg.Burst, DefaultBurst)
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme,
 		Logger:                 cfg.Plugin.Logger,
 		Metrics:                metricsserver.Options{BindAddress: cfg.MetricsAddress},
@@ -138,7 +152,7 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, cfg Config, conn *c
 	}
 	recorder := mgr.GetEventRecorder("plinth-node")
 	p := &provisioning.Provisioner{
-		Client: mgr.GetClient(), Controller: conn.Controller, DriverName: cfg.Plugin.DriverName,
+		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Controller: conn.Controller, DriverName: cfg.Plugin.DriverName,
 		NodeName: cfg.Plugin.NodeName, Topology: topology, Recorder: recorder,
 	}
 	if err := provisioning.SetupWithManager(ctx, mgr, p, provisioning.SetupOptions{Workers: cfg.Workers, WatchSnapshots: snapshots}); err != nil {
