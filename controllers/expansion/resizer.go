@@ -8,6 +8,7 @@ import (
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -15,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/plinth-dev/plinth/controllers/csiconn"
@@ -63,8 +65,16 @@ func (r *Resizer) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result,
 		return ctrl.Result{}, nil
 	}
 	want, have := pvc.Spec.Resources.Requests[corev1.ResourceStorage], pv.Spec.Capacity[corev1.ResourceStorage]
-	if want.Cmp(have) <= 0 {
+	allocated := pvc.Status.AllocatedResources[corev1.ResourceStorage]
+	switch resizeStatus := pvc.Status.AllocatedResourceStatuses[corev1.ResourceStorage]; {
+	case resizeStatus == corev1.PersistentVolumeClaimControllerResizeInProgress && !allocated.IsZero() && have.Cmp(allocated) >= 0:
+		// The PV grew but the claim was never told (a crash between the
+		// two writes): finish the controller side.
+		return ctrl.Result{}, r.markControllerDone(ctx, pvc, have, !isBlock(pv))
+	case want.Cmp(have) <= 0:
 		return ctrl.Result{}, nil
+	case resizeStatus == corev1.PersistentVolumeClaimControllerResizeInfeasible && allocated.Cmp(want) == 0:
+		return ctrl.Result{}, nil // the driver refused this size for good: the user must change the request
 	}
 	if ok, err := r.expansionAllowed(ctx, pvc); !ok || err != nil {
 		return ctrl.Result{}, err
@@ -122,9 +132,13 @@ func (r *Resizer) expand(ctx context.Context, pvc *corev1.PersistentVolumeClaim,
 	return r.markControllerDone(ctx, pvc, got, resp.GetNodeExpansionRequired())
 }
 
+func isBlock(pv *corev1.PersistentVolume) bool {
+	return ptr.Deref(pv.Spec.VolumeMode, corev1.PersistentVolumeFilesystem) == corev1.PersistentVolumeBlock
+}
+
 func volumeCapability(pv *corev1.PersistentVolume) *csi.VolumeCapability {
 	c := &csi.VolumeCapability{AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER}}
-	if ptr.Deref(pv.Spec.VolumeMode, corev1.PersistentVolumeFilesystem) == corev1.PersistentVolumeBlock {
+	if isBlock(pv) {
 		c.AccessType = &csi.VolumeCapability_Block{Block: &csi.VolumeCapability_BlockVolume{}}
 	} else {
 		c.AccessType = &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{FsType: pv.Spec.CSI.FSType}}
@@ -190,6 +204,9 @@ func (r *Resizer) markFailed(ctx context.Context, pvc *corev1.PersistentVolumeCl
 func (r *Resizer) patchStatus(ctx context.Context, pvc *corev1.PersistentVolumeClaim, mutate func(*corev1.PersistentVolumeClaimStatus)) error {
 	base := pvc.DeepCopy()
 	mutate(&pvc.Status)
+	if equality.Semantic.DeepEqual(base.Status, pvc.Status) {
+		return nil
+	}
 	if err := r.Client.Status().Patch(ctx, pvc, client.MergeFrom(base)); err != nil {
 		return fmt.Errorf("failed to update claim status: %w", err)
 	}
@@ -203,10 +220,18 @@ func setResizeStatus(st *corev1.PersistentVolumeClaimStatus, s corev1.ClaimResou
 	st.AllocatedResourceStatuses[corev1.ResourceStorage] = s
 }
 
+// setCondition sets a True condition, keeping its transition time when it
+// was already True, so that an unchanged status writes nothing new.
 func setCondition(st *corev1.PersistentVolumeClaimStatus, t corev1.PersistentVolumeClaimConditionType, reason, msg string) {
+	since := metav1.Now()
+	for _, c := range st.Conditions {
+		if c.Type == t && c.Status == corev1.ConditionTrue {
+			since = c.LastTransitionTime
+		}
+	}
 	removeCondition(st, t)
 	st.Conditions = append(st.Conditions, corev1.PersistentVolumeClaimCondition{
-		Type: t, Status: corev1.ConditionTrue, Reason: reason, Message: msg, LastTransitionTime: metav1.Now(),
+		Type: t, Status: corev1.ConditionTrue, Reason: reason, Message: msg, LastTransitionTime: since,
 	})
 }
 
@@ -227,13 +252,29 @@ func (r *Resizer) timeout() time.Duration {
 	return r.Timeout
 }
 
+// requestChanged lets through bound claims when they appear (also at start,
+// which finishes an interrupted expansion) and when their request or volume
+// changes, but not their own status updates: retries after an error come
+// from the rate-limited queue, not from the status the error wrote.
+func requestChanged() predicate.Funcs {
+	bound := func(o client.Object) bool { return o.(*corev1.PersistentVolumeClaim).Spec.VolumeName != "" }
+	return predicate.Funcs{
+		CreateFunc:  func(e event.CreateEvent) bool { return bound(e.Object) },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(e event.GenericEvent) bool { return bound(e.Object) },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			oldPVC, newPVC := e.ObjectOld.(*corev1.PersistentVolumeClaim), e.ObjectNew.(*corev1.PersistentVolumeClaim)
+			oldReq, newReq := oldPVC.Spec.Resources.Requests[corev1.ResourceStorage], newPVC.Spec.Resources.Requests[corev1.ResourceStorage]
+			return bound(newPVC) && (oldReq.Cmp(newReq) != 0 || oldPVC.Spec.VolumeName != newPVC.Spec.VolumeName)
+		},
+	}
+}
+
 // SetupWithManager registers the resizer for bound claims.
 func (r *Resizer) SetupWithManager(mgr ctrl.Manager, workers int) error {
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("resizer").
-		For(&corev1.PersistentVolumeClaim{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
-			return o.(*corev1.PersistentVolumeClaim).Spec.VolumeName != ""
-		}))).
+		For(&corev1.PersistentVolumeClaim{}, builder.WithPredicates(requestChanged())).
 		WithOptions(controllerOptions(workers)).
 		Complete(r)
 	if err != nil {

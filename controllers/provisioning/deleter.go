@@ -44,28 +44,29 @@ func (d *Deleter) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result,
 		return ctrl.Result{}, nil
 	}
 	deleting := !pv.DeletionTimestamp.IsZero()
-	released := pv.Status.Phase == corev1.VolumeReleased
 	if pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimDelete {
 		if deleting {
 			return ctrl.Result{}, d.removeFinalizer(ctx, pv)
 		}
 		return ctrl.Result{}, nil
 	}
-	if !deleting && !released {
+	// Only a released volume goes: a PV deleted while its claim still uses
+	// it waits (kube-controller-manager's pv-protection and this finalizer
+	// keep it) until the claim is gone.
+	if pv.Status.Phase != corev1.VolumeReleased && pv.Status.Phase != corev1.VolumeFailed {
 		return ctrl.Result{}, nil
 	}
 	if err := d.deleteVolume(ctx, pv); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := d.removeFinalizer(ctx, pv); err != nil {
-		return ctrl.Result{}, err
-	}
+	// Delete first, then drop the finalizer: a crash in between leaves a
+	// deleting PV that the next reconcile finishes.
 	if !deleting {
 		if err := d.Client.Delete(ctx, pv); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("failed to delete PV: %w", err))
 		}
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{}, d.removeFinalizer(ctx, pv)
 }
 
 // owns reports whether this deleter is responsible for the PV.
@@ -96,7 +97,7 @@ func (d *Deleter) deleteVolume(ctx context.Context, pv *corev1.PersistentVolume)
 func (d *Deleter) removeFinalizer(ctx context.Context, pv *corev1.PersistentVolume) error {
 	base := pv.DeepCopy()
 	controllerutil.RemoveFinalizer(pv, FinalizerPV)
-	if err := d.Client.Patch(ctx, pv, client.MergeFrom(base)); err != nil {
+	if err := d.Client.Patch(ctx, pv, lockedMerge(base)); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to remove PV finalizer: %w", err))
 	}
 	return nil

@@ -281,7 +281,7 @@ func (p *Provisioner) reschedule(ctx context.Context, pvc *corev1.PersistentVolu
 	}
 	p.Recorder.Eventf(pvc, nil, corev1.EventTypeWarning, ReasonRescheduling, "Provision",
 		"Node %s cannot hold the volume (%v); the scheduler will pick another node", p.NodeName, cause)
-	return nil
+	return p.releaseCloneSource(ctx, pvc)
 }
 
 // release drops the provisioning intent once a PV records the volume.
@@ -292,7 +292,7 @@ func (p *Provisioner) release(ctx context.Context, pvc *corev1.PersistentVolumeC
 	base := pvc.DeepCopy()
 	controllerutil.RemoveFinalizer(pvc, FinalizerProvisioning)
 	delete(pvc.Annotations, AnnProvisioningNode)
-	if err := p.Client.Patch(ctx, pvc, client.MergeFrom(base)); err != nil {
+	if err := p.Client.Patch(ctx, pvc, lockedMerge(base)); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to release provisioning intent: %w", err))
 	}
 	return p.releaseCloneSource(ctx, pvc)
@@ -317,7 +317,7 @@ func (p *Provisioner) cleanUp(ctx context.Context, pvc *corev1.PersistentVolumeC
 	}
 	base := pvc.DeepCopy()
 	controllerutil.RemoveFinalizer(pvc, FinalizerProvisioning)
-	if err := p.Client.Patch(ctx, pvc, client.MergeFrom(base)); err != nil {
+	if err := p.Client.Patch(ctx, pvc, lockedMerge(base)); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to remove provisioning finalizer: %w", err))
 	}
 	return p.releaseCloneSource(ctx, pvc)

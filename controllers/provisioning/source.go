@@ -160,7 +160,7 @@ func (p *Provisioner) protectCloneSource(ctx context.Context, pvc *corev1.Persis
 	}
 	base := source.DeepCopy()
 	controllerutil.AddFinalizer(source, FinalizerCloningProtection)
-	if err := p.Client.Patch(ctx, source, client.MergeFrom(base)); err != nil {
+	if err := p.Client.Patch(ctx, source, lockedMerge(base)); err != nil {
 		return fmt.Errorf("failed to protect clone source %s: %w", src.name, err)
 	}
 	return nil
@@ -193,7 +193,7 @@ func (p *Provisioner) releaseCloneSource(ctx context.Context, pvc *corev1.Persis
 	}
 	base := source.DeepCopy()
 	controllerutil.RemoveFinalizer(source, FinalizerCloningProtection)
-	if err := p.Client.Patch(ctx, source, client.MergeFrom(base)); err != nil {
+	if err := p.Client.Patch(ctx, source, lockedMerge(base)); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to release clone source %s: %w", src.name, err))
 	}
 	return nil

@@ -54,7 +54,7 @@ func (c *Controller) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !vs.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, c.finalize(ctx, vs)
+		return c.finalize(ctx, vs)
 	}
 	content, err := c.bind(ctx, vs)
 	if err != nil || content == nil {
@@ -130,7 +130,7 @@ func (c *Controller) addFinalizers(ctx context.Context, vs *snapshotv1.VolumeSna
 	if defaultClass != "" {
 		vs.Spec.VolumeSnapshotClassName = &defaultClass
 	}
-	if err := c.Client.Patch(ctx, vs, client.MergeFrom(base)); err != nil {
+	if err := c.Client.Patch(ctx, vs, lockedMerge(base)); err != nil {
 		return fmt.Errorf("failed to add snapshot finalizers: %w", err)
 	}
 	return nil

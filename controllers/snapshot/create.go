@@ -121,7 +121,7 @@ func (c *Controller) protectClaim(ctx context.Context, pvc *corev1.PersistentVol
 	}
 	base := pvc.DeepCopy()
 	controllerutil.AddFinalizer(pvc, FinalizerClaimAsSource)
-	if err := c.Client.Patch(ctx, pvc, client.MergeFrom(base)); err != nil {
+	if err := c.Client.Patch(ctx, pvc, lockedMerge(base)); err != nil {
 		return fmt.Errorf("failed to protect claim %s: %w", pvc.Name, err)
 	}
 	return nil

@@ -3,10 +3,12 @@ package snapshot
 import (
 	"context"
 	"fmt"
+	"time"
 
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 )
@@ -15,30 +17,35 @@ import (
 // content (and through the content controller the physical snapshot) goes
 // with it under Delete and stays under Retain. A snapshot that a claim is
 // still being restored from waits.
-func (c *Controller) finalize(ctx context.Context, vs *snapshotv1.VolumeSnapshot) error {
+func (c *Controller) finalize(ctx context.Context, vs *snapshotv1.VolumeSnapshot) (ctrl.Result, error) {
 	restoring, err := c.restoringClaims(ctx, vs)
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	if restoring != "" {
 		c.Recorder.Eventf(vs, nil, corev1.EventTypeNormal, ReasonSnapshotDeletePended, "Delete",
 			"Snapshot is the source of claim %s, which is still being restored", restoring)
-		return nil
+		// Claims are not watched here: look again once the restore had time.
+		return ctrl.Result{RequeueAfter: restoreRecheck}, nil
 	}
 	if err := c.releaseContent(ctx, vs); err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	if err := c.releaseClaim(ctx, vs); err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	base := vs.DeepCopy()
 	controllerutil.RemoveFinalizer(vs, FinalizerSnapshotBound)
 	controllerutil.RemoveFinalizer(vs, FinalizerSnapshotAsSource)
-	if err := c.Client.Patch(ctx, vs, client.MergeFrom(base)); err != nil {
-		return client.IgnoreNotFound(fmt.Errorf("failed to remove snapshot finalizers: %w", err))
+	if err := c.Client.Patch(ctx, vs, lockedMerge(base)); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("failed to remove snapshot finalizers: %w", err))
 	}
-	return nil
+	return ctrl.Result{}, nil
 }
+
+// restoreRecheck is how often a snapshot being deleted checks whether the
+// claims restored from it are done.
+const restoreRecheck = 5 * time.Second
 
 // restoringClaims returns the name of a claim of the namespace that is being
 // restored from the snapshot (not bound yet), or "".
@@ -92,7 +99,7 @@ func releaseContent(ctx context.Context, cl client.Client, content *snapshotv1.V
 		}
 		content.Annotations[AnnBeingDeleted] = "yes"
 	}
-	if err := cl.Patch(ctx, content, client.MergeFrom(base)); err != nil {
+	if err := cl.Patch(ctx, content, lockedMerge(base)); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to release content %s: %w", content.Name, err))
 	}
 	if !deleteIt {
@@ -123,7 +130,7 @@ func (c *Controller) releaseClaim(ctx context.Context, vs *snapshotv1.VolumeSnap
 	}
 	base := pvc.DeepCopy()
 	controllerutil.RemoveFinalizer(pvc, FinalizerClaimAsSource)
-	if err := c.Client.Patch(ctx, pvc, client.MergeFrom(base)); err != nil {
+	if err := c.Client.Patch(ctx, pvc, lockedMerge(base)); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to release claim %s: %w", name, err))
 	}
 	return nil

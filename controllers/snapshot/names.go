@@ -3,6 +3,7 @@ package snapshot
 import (
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // Finalizers and annotations of the upstream snapshot contract.
@@ -46,4 +47,11 @@ func PhysicalName(snapshotUID string) string {
 // IsReady reports whether a snapshot is ready to use.
 func IsReady(s *snapshotv1.VolumeSnapshot) bool {
 	return s.Status != nil && ptr.Deref(s.Status.ReadyToUse, false)
+}
+
+// lockedMerge is the patch for finalizer changes: a merge patch replaces
+// the whole finalizer list, so it must not apply over a newer list than the
+// one it was computed from (another controller's finalizer would be lost).
+func lockedMerge(base client.Object) client.Patch {
+	return client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
 }

@@ -187,7 +187,7 @@ func (c *Controller) cleanUp(ctx context.Context, content *snapshotv1.VolumeSnap
 	}
 	base := content.DeepCopy()
 	controllerutil.RemoveFinalizer(content, FinalizerCleanup)
-	if err := c.Client.Patch(ctx, content, client.MergeFrom(base)); err != nil {
+	if err := c.Client.Patch(ctx, content, lockedMerge(base)); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to remove the cleanup finalizer: %w", err))
 	}
 	return nil
@@ -200,7 +200,7 @@ func (c *Controller) cleanUp(ctx context.Context, content *snapshotv1.VolumeSnap
 func (c *Controller) deleteSnapshot(ctx context.Context, content *snapshotv1.VolumeSnapshotContent) error {
 	callCtx, cancel := context.WithTimeout(ctx, c.timeout())
 	defer cancel()
-	id := ""
+	id := ptr.Deref(content.Spec.Source.SnapshotHandle, "") // pre-provisioned
 	if content.Status != nil && content.Status.SnapshotHandle != nil {
 		id = *content.Status.SnapshotHandle
 	} else if content.Annotations[snapshot.AnnBeingCreated] != "" {
@@ -249,4 +249,11 @@ func (c *Controller) SetupWithManager(mgr ctrl.Manager, workers int) error {
 		return fmt.Errorf("failed to set up the snapshot content controller: %w", err)
 	}
 	return nil
+}
+
+// lockedMerge is the patch for finalizer changes: a merge patch replaces
+// the whole finalizer list, so it must not apply over a newer list than the
+// one it was computed from (another controller's finalizer would be lost).
+func lockedMerge(base client.Object) client.Patch {
+	return client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
 }

@@ -238,6 +238,28 @@ func TestStorageProvisioning(t *testing.T) {
 		sc.assertVolumeExists(ctx, t, node, pv.Spec.CSI.VolumeHandle)
 	})
 
+	t.Run("deleting a PV still in use keeps its data until the claim goes", func(t *testing.T) {
+		ns := sc.namespace(t, "pv-first")
+		sc.create(t, claim(ns, "data", wffc, "100Mi"), pod(ns, "app", "data"))
+		node := sc.waitScheduled(t, ns, "app")
+		pv := sc.waitBound(t, ns, "data")
+		sc.delete(t, pv)
+		if err := sc.cp.Client.Get(ctx, client.ObjectKeyFromObject(pv), pv); err != nil || pv.DeletionTimestamp.IsZero() {
+			t.Fatalf("PV should be terminating and still present: %v", err)
+		}
+		sc.assertVolumeExists(ctx, t, node, pv.Spec.CSI.VolumeHandle)
+		sc.deletePod(t, ns, "app")
+		sc.delete(t, &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "data"}})
+		sc.waitGone(t, pv)
+		ids, err := sc.nodes[node].Volumes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(ids, pv.Spec.CSI.VolumeHandle) {
+			t.Errorf("volume %s outlived its PV and claim under the Delete policy", pv.Spec.CSI.VolumeHandle)
+		}
+	})
+
 	t.Run("deleting the claim deletes the PV and the volume", func(t *testing.T) {
 		ns := sc.namespace(t, "reclaim")
 		sc.create(t, claim(ns, "data", wffc, "100Mi"), pod(ns, "app", "data"))
