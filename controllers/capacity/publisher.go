@@ -1,6 +1,7 @@
 package capacity
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +18,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/plinth-dev/plinth/controllers/csiconn"
 	"github.com/plinth-dev/plinth/controllers/storageclass"
 )
 
@@ -71,11 +73,7 @@ func (p *Publisher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 
 // capacity asks the driver what the node can give a volume of the class.
 func (p *Publisher) capacity(ctx context.Context, class *storagev1.StorageClass) (*csi.GetCapacityResponse, error) {
-	timeout := p.Timeout
-	if timeout == 0 {
-		timeout = 30 * time.Second
-	}
-	callCtx, cancel := context.WithTimeout(ctx, timeout)
+	callCtx, cancel := csiconn.CallContext(ctx, cmp.Or(p.Timeout, 30*time.Second))
 	defer cancel()
 	resp, err := p.Controller.GetCapacity(callCtx, &csi.GetCapacityRequest{
 		Parameters:         storageclass.DriverParameters(class.Parameters),

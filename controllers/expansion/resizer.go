@@ -111,7 +111,7 @@ func (r *Resizer) expand(ctx context.Context, pvc *corev1.PersistentVolumeClaim,
 	if err := r.markInProgress(ctx, pvc, want); err != nil {
 		return err
 	}
-	callCtx, cancel := context.WithTimeout(ctx, r.timeout())
+	callCtx, cancel := csiconn.CallContext(ctx, r.Timeout)
 	defer cancel()
 	done := opmetrics.Start(opmetrics.Expand)
 	resp, err := r.Controller.ControllerExpandVolume(callCtx, &csi.ControllerExpandVolumeRequest{
@@ -243,13 +243,6 @@ func removeCondition(st *corev1.PersistentVolumeClaimStatus, t corev1.Persistent
 		}
 	}
 	st.Conditions = kept
-}
-
-func (r *Resizer) timeout() time.Duration {
-	if r.Timeout == 0 {
-		return 60 * time.Second
-	}
-	return r.Timeout
 }
 
 // requestChanged lets through bound claims when they appear (also at start,

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
+	"github.com/plinth-dev/plinth/controllers/csiconn"
 	"github.com/plinth-dev/plinth/controllers/opmetrics"
 )
 
@@ -80,11 +81,7 @@ func (d *Deleter) owns(pv *corev1.PersistentVolume) bool {
 func (d *Deleter) deleteVolume(ctx context.Context, pv *corev1.PersistentVolume) (err error) {
 	done := opmetrics.Start(opmetrics.Delete)
 	defer func() { done(err) }()
-	timeout := d.Timeout
-	if timeout == 0 {
-		timeout = 60 * time.Second
-	}
-	callCtx, cancel := context.WithTimeout(ctx, timeout)
+	callCtx, cancel := csiconn.CallContext(ctx, d.Timeout)
 	defer cancel()
 	if _, err := d.Controller.DeleteVolume(callCtx, &csi.DeleteVolumeRequest{VolumeId: pv.Spec.CSI.VolumeHandle}); err != nil {
 		d.Recorder.Eventf(pv, nil, corev1.EventTypeWarning, ReasonVolumeFailedDelete, "Delete", "DeleteVolume %s: %v", pv.Spec.CSI.VolumeHandle, err)

@@ -256,7 +256,7 @@ func (p *Provisioner) recordIntent(ctx context.Context, pvc *corev1.PersistentVo
 // createVolume calls CreateVolume. A nil volume with a nil error means the
 // claim went back to the scheduler.
 func (p *Provisioner) createVolume(ctx context.Context, pvc *corev1.PersistentVolumeClaim, req *csi.CreateVolumeRequest) (*csi.Volume, error) {
-	callCtx, cancel := context.WithTimeout(ctx, p.timeout())
+	callCtx, cancel := csiconn.CallContext(ctx, p.Timeout)
 	defer cancel()
 	resp, err := p.Controller.CreateVolume(callCtx, req)
 	if err == nil {
@@ -347,7 +347,7 @@ func (p *Provisioner) deleteVolumeOf(ctx context.Context, pvc *corev1.Persistent
 }
 
 func (p *Provisioner) deleteByRequest(ctx context.Context, req *csi.CreateVolumeRequest) error {
-	callCtx, cancel := context.WithTimeout(ctx, p.timeout())
+	callCtx, cancel := csiconn.CallContext(ctx, p.Timeout)
 	defer cancel()
 	resp, err := p.Controller.CreateVolume(callCtx, req)
 	if err != nil {
@@ -362,13 +362,6 @@ func (p *Provisioner) deleteByRequest(ctx context.Context, req *csi.CreateVolume
 // failed records a provisioning failure on the claim.
 func (p *Provisioner) failed(pvc *corev1.PersistentVolumeClaim, format string, args ...any) {
 	p.Recorder.Eventf(pvc, nil, corev1.EventTypeWarning, ReasonProvisioningFailed, "Provision", format, args...)
-}
-
-func (p *Provisioner) timeout() time.Duration {
-	if p.Timeout == 0 {
-		return 60 * time.Second
-	}
-	return p.Timeout
 }
 
 func setAnnotation(obj client.Object, key, value string) {

@@ -92,7 +92,7 @@ func (c *Controller) cut(ctx context.Context, content *snapshotv1.VolumeSnapshot
 	if err != nil {
 		return err
 	}
-	callCtx, cancel := context.WithTimeout(ctx, c.timeout())
+	callCtx, cancel := csiconn.CallContext(ctx, c.Timeout)
 	defer cancel()
 	done := opmetrics.Start(opmetrics.Snapshot)
 	resp, err := c.Controller.CreateSnapshot(callCtx, req)
@@ -198,7 +198,7 @@ func (c *Controller) cleanUp(ctx context.Context, content *snapshotv1.VolumeSnap
 // idempotent CreateSnapshot finds it; if its source is gone too, nothing
 // can have been cut from it after all.
 func (c *Controller) deleteSnapshot(ctx context.Context, content *snapshotv1.VolumeSnapshotContent) error {
-	callCtx, cancel := context.WithTimeout(ctx, c.timeout())
+	callCtx, cancel := csiconn.CallContext(ctx, c.Timeout)
 	defer cancel()
 	id := ptr.Deref(content.Spec.Source.SnapshotHandle, "") // pre-provisioned
 	if content.Status != nil && content.Status.SnapshotHandle != nil {
@@ -226,13 +226,6 @@ func (c *Controller) deleteSnapshot(ctx context.Context, content *snapshotv1.Vol
 	}
 	c.Recorder.Eventf(content, nil, corev1.EventTypeNormal, ReasonSnapshotDeleted, "Delete", "Deleted snapshot %s", id)
 	return nil
-}
-
-func (c *Controller) timeout() time.Duration {
-	if c.Timeout == 0 {
-		return 60 * time.Second
-	}
-	return c.Timeout
 }
 
 // SetupWithManager registers the controller for this node's contents.

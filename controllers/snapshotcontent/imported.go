@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
+	"github.com/plinth-dev/plinth/controllers/csiconn"
 	"github.com/plinth-dev/plinth/controllers/snapshot"
 )
 
@@ -55,7 +56,7 @@ func (c *Controller) reconcileImported(ctx context.Context, content *snapshotv1.
 // findSnapshot returns the snapshot from this node's driver, or nil when the
 // pool does not hold it.
 func (c *Controller) findSnapshot(ctx context.Context, id string) (*csi.Snapshot, error) {
-	callCtx, cancel := context.WithTimeout(ctx, c.timeout())
+	callCtx, cancel := csiconn.CallContext(ctx, c.Timeout)
 	defer cancel()
 	resp, err := c.Controller.ListSnapshots(callCtx, &csi.ListSnapshotsRequest{SnapshotId: id})
 	if err != nil {

@@ -204,23 +204,31 @@ func (s *ControllerServer) createOrReuse(ctx context.Context, spec backend.Volum
 
 // DeleteVolume deletes a volume; a missing or malformed ID is already deleted.
 func (s *ControllerServer) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
-	if err := required("volume_id", req.GetVolumeId()); err != nil {
+	err := deleteByID(ctx, s.d, "volume_id", req.GetVolumeId(), backend.ParseVolumeID, s.d.backend.DeleteVolume)
+	if err != nil {
 		return nil, err
 	}
-	id, err := backend.ParseVolumeID(req.GetVolumeId())
-	if err != nil {
-		logr.FromContextOrDiscard(ctx).Info("Ignoring deletion of a volume ID the driver never issues", "volumeID", req.GetVolumeId())
-		return &csi.DeleteVolumeResponse{}, nil
+	return &csi.DeleteVolumeResponse{}, nil
+}
+
+// deleteByID is the idempotent deletion both DeleteVolume and DeleteSnapshot
+// perform: an ID the driver never issues names nothing, so it is already
+// deleted; a valid one is deleted under its lock.
+func deleteByID[ID ~string](ctx context.Context, d *Driver, field, raw string, parse func(string) (ID, error), del func(context.Context, ID) error) error {
+	if err := required(field, raw); err != nil {
+		return err
 	}
-	unlock, ok := s.d.locks.tryLock(string(id))
-	if !ok {
-		return nil, busy(string(id))
+	id, err := parse(raw)
+	if err != nil {
+		logr.FromContextOrDiscard(ctx).Info("Ignoring deletion of an ID the driver never issues", "field", field, "id", raw)
+		return nil
+	}
+	unlock, err := d.lock(string(id))
+	if err != nil {
+		return err
 	}
 	defer unlock()
-	if err := s.d.backend.DeleteVolume(ctx, id); err != nil {
-		return nil, toStatus(err)
-	}
-	return &csi.DeleteVolumeResponse{}, nil
+	return toStatus(del(ctx, id))
 }
 
 // ValidateVolumeCapabilities confirms capabilities the driver can serve for an existing volume.
@@ -393,9 +401,9 @@ func (s *ControllerServer) ControllerExpandVolume(ctx context.Context, req *csi.
 	if err != nil {
 		return nil, err
 	}
-	unlock, ok := s.d.locks.tryLock(string(id))
-	if !ok {
-		return nil, busy(string(id))
+	unlock, err := s.d.lock(string(id))
+	if err != nil {
+		return nil, err
 	}
 	defer unlock()
 	vol, err := s.d.backend.ExpandVolume(ctx, id, size)
@@ -453,21 +461,9 @@ func csiSnapshot(s backend.Snapshot, seg map[string]string) *csi.Snapshot {
 
 // DeleteSnapshot deletes a snapshot; a missing or malformed ID is already deleted.
 func (s *ControllerServer) DeleteSnapshot(ctx context.Context, req *csi.DeleteSnapshotRequest) (*csi.DeleteSnapshotResponse, error) {
-	if err := required("snapshot_id", req.GetSnapshotId()); err != nil {
-		return nil, err
-	}
-	id, err := backend.ParseSnapshotID(req.GetSnapshotId())
+	err := deleteByID(ctx, s.d, "snapshot_id", req.GetSnapshotId(), backend.ParseSnapshotID, s.d.backend.DeleteSnapshot)
 	if err != nil {
-		logr.FromContextOrDiscard(ctx).Info("Ignoring deletion of a snapshot ID the driver never issues", "snapshotID", req.GetSnapshotId())
-		return &csi.DeleteSnapshotResponse{}, nil
-	}
-	unlock, ok := s.d.locks.tryLock(string(id))
-	if !ok {
-		return nil, busy(string(id))
-	}
-	defer unlock()
-	if err := s.d.backend.DeleteSnapshot(ctx, id); err != nil {
-		return nil, toStatus(err)
+		return nil, err
 	}
 	return &csi.DeleteSnapshotResponse{}, nil
 }

@@ -74,9 +74,9 @@ func (s *NodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolu
 	if err := requiredCapability(req.GetVolumeCapability()); err != nil {
 		return nil, err
 	}
-	unlock, ok := s.d.locks.tryLock(string(id))
-	if !ok {
-		return nil, busy(string(id))
+	unlock, err := s.d.lock(string(id))
+	if err != nil {
+		return nil, err
 	}
 	defer unlock()
 	device, err := s.d.backend.Attach(ctx, id)
@@ -141,9 +141,9 @@ func (s *NodeServer) NodeUnstageVolume(ctx context.Context, req *csi.NodeUnstage
 	if err := checkPath("staging_target_path", staging); err != nil {
 		return nil, err
 	}
-	unlock, ok := s.d.locks.tryLock(string(id))
-	if !ok {
-		return nil, busy(string(id))
+	unlock, err := s.d.lock(string(id))
+	if err != nil {
+		return nil, err
 	}
 	defer unlock()
 	if err := s.unmount(staging); err != nil {
@@ -165,9 +165,9 @@ func (s *NodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublish
 	if err := s.checkPublishRequest(req); err != nil {
 		return nil, err
 	}
-	unlock, ok := s.d.locks.tryLock(string(id))
-	if !ok {
-		return nil, busy(string(id))
+	unlock, err := s.d.lock(string(id))
+	if err != nil {
+		return nil, err
 	}
 	defer unlock()
 	device, err := s.d.backend.Device(ctx, id)
@@ -278,9 +278,9 @@ func (s *NodeServer) NodeUnpublishVolume(_ context.Context, req *csi.NodeUnpubli
 	if err := checkPath("target_path", req.GetTargetPath()); err != nil {
 		return nil, err
 	}
-	unlock, ok := s.d.locks.tryLock(string(id))
-	if !ok {
-		return nil, busy(string(id))
+	unlock, err := s.d.lock(string(id))
+	if err != nil {
+		return nil, err
 	}
 	defer unlock()
 	// CleanupMountPoint removes the path only once it is no longer a mount point.
@@ -392,9 +392,9 @@ func (s *NodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVo
 	if err := required("volume_path", req.GetVolumePath()); err != nil {
 		return nil, err
 	}
-	unlock, ok := s.d.locks.tryLock(string(id))
-	if !ok {
-		return nil, busy(string(id))
+	unlock, err := s.d.lock(string(id))
+	if err != nil {
+		return nil, err
 	}
 	defer unlock()
 	vol, err := s.d.backend.GetVolume(ctx, id)

@@ -46,6 +46,16 @@ func toStatus(err error) error {
 }
 
 // busy is the answer to a call for an object another call is working on.
+// lock takes the lock of one volume or snapshot, or returns the Aborted
+// status of a call that finds another operation on it in progress.
+func (d *Driver) lock(id string) (func(), error) {
+	unlock, ok := d.locks.tryLock(id)
+	if !ok {
+		return nil, busy(id)
+	}
+	return unlock, nil
+}
+
 func busy(id string) error {
 	return status.Errorf(codes.Aborted, "an operation on %s is already in progress", id)
 }
