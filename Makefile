@@ -25,10 +25,14 @@ HELM ?= $(LOCALBIN)/helm-$(HELM_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 
 # The directories that hold generated code or manifests, checked by `verify`.
-GENERATED_PATHS := apis config
+GENERATED_PATHS := apis config charts
 
 RUN_DIR ?= $(LOCALBIN)/run
 RUN_NODES ?= 3
+# PLINTH=false runs the control plane alone (no root needed); RUN_VALUES are
+# extra helm arguments, e.g. RUN_VALUES="--set storageClass.fsType=xfs".
+PLINTH ?= true
+RUN_VALUES ?=
 
 ##@ General
 
@@ -39,15 +43,8 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: controller-gen ## Generate CRDs and RBAC from the Go markers into config/.
-	@if [ -d apis ] && [ -n "$$(find apis -name '*.go' -print -quit)" ]; then \
-		$(CONTROLLER_GEN) crd paths="./apis/..." output:crd:artifacts:config=config/crd/bases; \
-	fi
-	$(CONTROLLER_GEN) rbac:roleName=plinth-manager paths="./..." output:rbac:artifacts:config=config/rbac
-	@# The standard snapshot CRDs, from the external-snapshotter client module pinned in go.mod.
-	@src=$$($(GO) list -m -f '{{.Dir}}' github.com/kubernetes-csi/external-snapshotter/client/v8)/config/crd; \
-	mkdir -p config/crd/snapshot && for f in $$src/snapshot.storage.k8s.io_*.yaml; do \
-		install -m 0644 "$$f" config/crd/snapshot/; done
+manifests: controller-gen helm ## Generate CRDs, per-component RBAC and the kustomize bases into config/ and the chart.
+	CONTROLLER_GEN=$(CONTROLLER_GEN) HELM=$(HELM) GO=$(GO) hack/manifests.sh
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods for the API types.
@@ -82,10 +79,10 @@ tidy: ## Run go mod tidy.
 ##@ Test
 
 .PHONY: test
-test: deps k8s-bins verify vet lint test-go ## Everything CI runs: generated-code check, vet, lint, unit, node and control-plane tests.
+test: deps k8s-bins helm kustomize verify vet lint test-go test-images ## Everything CI runs: generated-code check, vet, lint, unit, node, control-plane, chart and image tests.
 
 .PHONY: test-go
-test-go: ## Run the Go tests only (unit, node and control-plane tests).
+test-go: helm kustomize ## Run the Go tests only (unit, node and control-plane tests).
 	$(GO) test $(GOTEST_FLAGS) -p $(GOTEST_PARALLEL) ./...
 
 .PHONY: bench
@@ -100,9 +97,9 @@ build: ## Build the plinth binaries into bin/.
 	$(GO) build -o $(LOCALBIN)/ ./cmd/...
 
 .PHONY: run
-run: deps k8s-bins ## Start a local control plane with three simulated nodes (Ctrl-C stops it).
-	$(GO) build -o $(LOCALBIN)/plinth-devcluster ./cmd/plinth-devcluster
-	exec $(LOCALBIN)/plinth-devcluster --dir $(RUN_DIR) --nodes $(RUN_NODES)
+run: deps k8s-bins build helm ## Start a local cluster (3 simulated nodes) with the chart installed; Ctrl-C stops it.
+	exec $(LOCALBIN)/plinth-devcluster --dir $(RUN_DIR) --nodes $(RUN_NODES) --plinth=$(PLINTH) \
+		--bin-dir $(LOCALBIN) --helm $(HELM) --chart charts/plinth $(RUN_VALUES)
 
 .PHONY: k8s-bins
 k8s-bins: ## Build etcd and the Kubernetes components into bin/k8s (cached).
@@ -111,6 +108,23 @@ k8s-bins: ## Build etcd and the Kubernetes components into bin/k8s (cached).
 .PHONY: deps
 deps: ## Install the Debian packages the tests need (root only; no-op when present).
 	hack/install-deps.sh
+
+# Images are named $(IMAGE_REGISTRY)/plinth-{controller,node}:$(IMAGE_TAG); the
+# tag is also the version stamped into the binaries. The defaults are what
+# the chart deploys (image.registry, and its appVersion as the tag).
+IMAGE_REGISTRY ?= ghcr.io/plinth-dev
+IMAGE_TAG ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' charts/plinth/Chart.yaml)
+IMAGES_DIR ?= $(LOCALBIN)/images
+
+.PHONY: images
+images: ## Build the controller and node image tarballs into bin/images/ (no container engine needed).
+	@# The builder runs on this machine; the images are for `go env GOARCH`.
+	cd hack/images && arch=$$($(GO) env GOARCH) && env -u GOOS -u GOARCH $(GO) run . -go $(GO) \
+		-root $(ROOT) -out $(IMAGES_DIR) -arch $$arch -registry $(IMAGE_REGISTRY) -tag $(IMAGE_TAG) -version $(IMAGE_TAG)
+
+.PHONY: test-images
+test-images: ## Run the image builder's tests (builds both images; the chroot checks need root).
+	cd hack/images && $(GO) vet ./... && $(GO) test $(GOTEST_FLAGS) ./...
 
 ##@ Tools
 
@@ -127,19 +141,30 @@ $(GOLANGCI_LINT):
 .PHONY: helm
 helm: $(HELM) ## Install helm into bin/.
 $(HELM):
-	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION))
+	$(call go-install-tool,$(HELM),helm.sh/helm/v3/cmd/helm,$(HELM_VERSION),$(HELM_LDFLAGS))
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Install kustomize into bin/.
 $(KUSTOMIZE):
 	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
 
+# Helm's release builds stamp its version and the Kubernetes version it
+# assumes offline (helm template, helm lint); `go install` alone leaves
+# v1.20, so stamp the pinned cluster version the way helm's Makefile does.
+HELM_K8S_MINOR := $(word 2,$(subst ., ,$(KUBERNETES_VERSION)))
+HELM_LDFLAGS := -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	-X helm.sh/helm/v3/internal/version.metadata= \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 \
+	-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$(HELM_K8S_MINOR) \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR)
+
 # go-install-tool installs package $(2) at version $(3) as $(1) (name-version),
-# with a plain-name symlink beside it.
+# with a plain-name symlink beside it; $(4) are optional linker flags.
 define go-install-tool
 @[ -f "$(1)" ] || { \
 	set -e; pkg=$(2)@$(3); echo "installing $${pkg}"; mkdir -p $(LOCALBIN); \
-	GOBIN=$(LOCALBIN) $(GO) install $${pkg}; \
+	GOBIN=$(LOCALBIN) $(GO) install -ldflags "$(4)" $${pkg}; \
 	mv "$$(echo "$(1)" | sed "s/-$(3)$$//")" $(1); \
 }; \
 ln -sf "$$(basename $(1))" "$$(echo "$(1)" | sed "s/-$(3)$$//")"

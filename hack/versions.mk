@@ -11,5 +11,7 @@ ETCD_VERSION ?= v3.6.8
 CONTROLLER_TOOLS_VERSION ?= v0.21.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
 HELM_VERSION ?= v3.21.4
-KUSTOMIZE_VERSION ?= v5.8.3
+KUSTOMIZE_VERSION ?= v5.8.1
 SETUP_ENVTEST_VERSION ?= release-0.24
+# go-containerregistry (the image builder, `make images`) is pinned in
+# hack/images/go.mod, its own module.

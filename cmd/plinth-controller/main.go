@@ -1,6 +1,12 @@
 // Command plinth-controller is Plinth's cluster-wide controller manager: it
 // runs, on the elected leader, the controllers listed in package app's
 // registry (the node pod-CIDR allocator, and the snapshot controllers).
+//
+// The same binary (and image) serves the Helm chart's helper commands:
+//
+//	plinth-controller selftest ...         the chart's `helm test` (package selftest)
+//	plinth-controller label-namespace ...  the chart's Pod Security hook (package nslabel)
+//	plinth-controller pause                wait for a signal (the self test's consumer pod)
 package main
 
 import (
@@ -14,6 +20,11 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		if cmd, ok := subcommands[os.Args[1]]; ok {
+			os.Exit(cmd(os.Args[2:]))
+		}
+	}
 	cfg := app.Config{Controllers: app.DefaultControllers()}
 	flag.StringVar(&cfg.Namespace, "namespace", envOr("POD_NAMESPACE", "plinth-system"), "Plinth's namespace, home of the leader election Lease (default $POD_NAMESPACE).")
 	flag.BoolVar(&cfg.LeaderElection, "leader-elect", true, "Elect one leader among the replicas to run the controllers.")

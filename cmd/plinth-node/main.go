@@ -77,6 +77,9 @@ func (f *flags) bindNetworkFlags() {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "install-cni" {
+		os.Exit(installCNI(os.Args[2:]))
+	}
 	f := parseFlags()
 	logOpts := zap.Options{}
 	logOpts.BindFlags(flag.CommandLine)
@@ -132,4 +135,21 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// installCNI is `plinth-node install-cni`, the node pod's init container:
+// it installs the plinth-cni binary into the host's CNI bin dir and exits.
+func installCNI(args []string) int {
+	fs := flag.NewFlagSet("install-cni", flag.ContinueOnError)
+	binary := fs.String("cni-plugin-binary", "/usr/local/bin/plinth-cni", "The plinth-cni binary to install.")
+	binDir := fs.String("cni-bin-dir", agent.DefaultCNIBinDir, "Directory the container runtime runs CNI plugins from.")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := agent.InstallPlugin(*binary, *binDir); err != nil {
+		fmt.Fprintf(os.Stderr, "install-cni: %v\n", err)
+		return 1
+	}
+	fmt.Printf("installed %s into %s\n", *binary, *binDir)
+	return 0
 }

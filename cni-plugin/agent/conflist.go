@@ -86,11 +86,19 @@ func (a *Agent) installPlugin() error {
 	if a.cfg.PluginBinary == "" {
 		return nil
 	}
-	data, err := os.ReadFile(a.cfg.PluginBinary)
+	return InstallPlugin(a.cfg.PluginBinary, a.cfg.CNIBinDir)
+}
+
+// InstallPlugin copies the plugin binary into binDir as plinth-cni,
+// atomically, leaving an identical copy alone. The node's init container
+// runs it (plinth-node install-cni) so the plugin is in place before the
+// agent writes the config that makes the runtime call it.
+func InstallPlugin(binary, binDir string) error {
+	data, err := os.ReadFile(binary)
 	if err != nil {
 		return fmt.Errorf("failed to read plugin binary: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(a.cfg.CNIBinDir, pluginBinaryName), data, 0o755)
+	return writeFileAtomic(filepath.Join(binDir, pluginBinaryName), data, 0o755)
 }
 
 // writeFileAtomic replaces path with data so that readers see the old or

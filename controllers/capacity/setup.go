@@ -9,6 +9,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -59,4 +60,13 @@ func (p *Publisher) allClasses(ctx context.Context, _ client.Object) []reconcile
 // changed or deleted by someone else is put right.
 func classOf(_ context.Context, obj client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Name: obj.(*storagev1.CSIStorageCapacity).StorageClassName}}}
+}
+
+// CacheOptions confines a manager's cache of CSIStorageCapacity objects to
+// namespace, Plinth's own, where the publisher writes them: the components
+// then need access to them in that namespace only.
+func CacheOptions(namespace string) cache.Options {
+	return cache.Options{ByObject: map[client.Object]cache.ByObject{
+		&storagev1.CSIStorageCapacity{}: {Namespaces: map[string]cache.Config{namespace: {}}},
+	}}
 }

@@ -66,7 +66,9 @@ type Devices interface {
 type VolumeRequest struct {
 	// ID is the driver-assigned ID.
 	ID VolumeID
-	// Name is the CSI name the ID was derived from, kept for diagnostics.
+	// Name is the CSI name the ID was derived from. The backend keeps it
+	// and returns it as Volume.Name: besides diagnostics, it is how the
+	// driver recognises the backing volume of an inline ephemeral volume.
 	Name string
 	// CapacityBytes is the size of the new volume, already rounded by the driver.
 	CapacityBytes int64

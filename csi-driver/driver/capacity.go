@@ -56,11 +56,19 @@ func roundUp(n, multiple int64) int64 {
 func (d *Driver) sizeFloor(caps []*csi.VolumeCapability) int64 {
 	floor := sizeAlignment
 	for _, c := range caps {
-		if c.GetMount() != nil && d.fsTypeOf(c) == fsXFS {
-			floor = max(floor, minXFSSize)
+		if c.GetMount() != nil {
+			floor = max(floor, minFilesystemSize(d.fsTypeOf(c)))
 		}
 	}
 	return floor
+}
+
+// minFilesystemSize is the smallest volume a filesystem of fsType fits on.
+func minFilesystemSize(fsType string) int64 {
+	if fsType == fsXFS {
+		return minXFSSize
+	}
+	return sizeAlignment
 }
 
 func wrapInt64(n int64) *wrapperspb.Int64Value {

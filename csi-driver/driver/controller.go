@@ -79,6 +79,9 @@ func (s *ControllerServer) volumeRequest(ctx context.Context, req *csi.CreateVol
 	if err := required("name", req.GetName()); err != nil {
 		return backend.VolumeRequest{}, err
 	}
+	if isEphemeralHandle(req.GetName()) {
+		return backend.VolumeRequest{}, status.Errorf(codes.InvalidArgument, "name %q has the form of kubelet's inline ephemeral volume IDs, which the driver reserves for them", req.GetName())
+	}
 	if err := checkCapabilities("volume_capabilities", req.GetVolumeCapabilities()); err != nil {
 		return backend.VolumeRequest{}, err
 	}
@@ -204,11 +207,24 @@ func (s *ControllerServer) createOrReuse(ctx context.Context, spec backend.Volum
 
 // DeleteVolume deletes a volume; a missing or malformed ID is already deleted.
 func (s *ControllerServer) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
-	err := deleteByID(ctx, s.d, "volume_id", req.GetVolumeId(), backend.ParseVolumeID, s.d.backend.DeleteVolume)
+	err := deleteByID(ctx, s.d, "volume_id", req.GetVolumeId(), backend.ParseVolumeID, s.deletePersistent)
 	if err != nil {
 		return nil, err
 	}
 	return &csi.DeleteVolumeResponse{}, nil
+}
+
+// deletePersistent deletes a volume unless it backs an inline ephemeral
+// volume, which belongs to its pod: NodeUnpublishVolume deletes it.
+func (s *ControllerServer) deletePersistent(ctx context.Context, id backend.VolumeID) error {
+	vol, err := s.d.backend.GetVolume(ctx, id)
+	if err != nil && !errors.Is(err, backend.ErrNotFound) {
+		return err
+	}
+	if err == nil && isEphemeral(vol) {
+		return status.Errorf(codes.FailedPrecondition, "volume_id %s backs inline ephemeral volume %s, which NodeUnpublishVolume deletes", id, vol.Name)
+	}
+	return s.d.backend.DeleteVolume(ctx, id)
 }
 
 // deleteByID is the idempotent deletion both DeleteVolume and DeleteSnapshot
@@ -255,13 +271,15 @@ func (s *ControllerServer) ValidateVolumeCapabilities(ctx context.Context, req *
 	}}, nil
 }
 
-// ListVolumes pages through the pool's volumes.
+// ListVolumes pages through the pool's volumes. The backing volumes of
+// inline ephemeral volumes are left out: no PersistentVolume refers to them,
+// and whoever compares the list with PVs must not take them for leaks.
 func (s *ControllerServer) ListVolumes(ctx context.Context, req *csi.ListVolumesRequest) (*csi.ListVolumesResponse, error) {
 	vols, err := s.d.backend.ListVolumes(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	page, next, err := paginate(vols, req.GetStartingToken(), req.GetMaxEntries())
+	page, next, err := paginate(persistent(vols), req.GetStartingToken(), req.GetMaxEntries())
 	if err != nil {
 		return nil, err
 	}
@@ -325,14 +343,15 @@ func (s *ControllerServer) ControllerGetVolumeHealth(ctx context.Context, req *c
 	return &csi.ControllerGetVolumeHealthResponse{VolumeHealth: csiHealth(vol)}, nil
 }
 
-// ControllerListVolumeHealth pages through the volumes that have problems.
+// ControllerListVolumeHealth pages through the volumes that have problems,
+// leaving out inline ephemeral volumes as ListVolumes does.
 func (s *ControllerServer) ControllerListVolumeHealth(ctx context.Context, req *csi.ControllerListVolumeHealthRequest) (*csi.ControllerListVolumeHealthResponse, error) {
 	vols, err := s.d.backend.ListVolumes(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}
 	var unhealthy []*csi.VolumeHealth
-	for _, v := range vols {
+	for _, v := range persistent(vols) {
 		if len(v.Health) > 0 {
 			unhealthy = append(unhealthy, csiHealth(v))
 		}

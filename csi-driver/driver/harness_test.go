@@ -25,6 +25,7 @@ const (
 // harness is a driver serving a loop-mounted test pool on a unix socket.
 type harness struct {
 	dir      string
+	poolDir  string
 	endpoint string
 	pool     *pool.Pool
 	conn     *grpc.ClientConn
@@ -77,7 +78,7 @@ func serve(tb testing.TB, poolDir, volumeFS string) *harness {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = conn.Close() })
-	return &harness{dir: dir, endpoint: endpoint, pool: p, conn: conn, ctrl: csi.NewControllerClient(conn), node: csi.NewNodeClient(conn)}
+	return &harness{dir: dir, poolDir: poolDir, endpoint: endpoint, pool: p, conn: conn, ctrl: csi.NewControllerClient(conn), node: csi.NewNodeClient(conn)}
 }
 
 // testLogger logs through the test, but not in benchmarks, whose output

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"k8s.io/mount-utils"
 
 	"github.com/plinth-dev/plinth/csi-driver/backend"
 	"github.com/plinth-dev/plinth/csi-driver/internal/mountinfo"
@@ -156,8 +155,12 @@ func (s *NodeServer) NodeUnstageVolume(ctx context.Context, req *csi.NodeUnstage
 }
 
 // NodePublishVolume bind-mounts the staged filesystem, or the block device,
-// at the target path, which it creates.
+// at the target path, which it creates. An inline ephemeral volume, which is
+// neither created nor staged beforehand, is created and mounted here.
 func (s *NodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublishVolumeRequest) (*csi.NodePublishVolumeResponse, error) {
+	if req.GetVolumeContext()[ephemeralContextKey] == "true" {
+		return s.publishEphemeral(ctx, req)
+	}
 	id, err := parseVolumeID("volume_id", req.GetVolumeId())
 	if err != nil {
 		return nil, err
@@ -269,9 +272,10 @@ func createFile(path string) error {
 	return nil
 }
 
-// NodeUnpublishVolume unmounts and removes the target path.
-func (s *NodeServer) NodeUnpublishVolume(_ context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
-	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+// NodeUnpublishVolume unmounts and removes the target path. For an inline
+// ephemeral volume it also detaches and deletes the backing volume.
+func (s *NodeServer) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
+	id, ephemeral, err := nodeVolumeID("volume_id", req.GetVolumeId())
 	if err != nil {
 		return nil, err
 	}
@@ -283,16 +287,21 @@ func (s *NodeServer) NodeUnpublishVolume(_ context.Context, req *csi.NodeUnpubli
 		return nil, err
 	}
 	defer unlock()
-	// CleanupMountPoint removes the path only once it is no longer a mount point.
-	if err := mount.CleanupMountPoint(req.GetTargetPath(), s.d.mounter, true); err != nil {
-		return nil, status.Errorf(codes.Internal, "failed to unmount target_path: %v", err)
+	if err := s.cleanupTarget(req.GetTargetPath()); err != nil {
+		return nil, err
+	}
+	if ephemeral {
+		if err := s.deleteEphemeral(ctx, id, req.GetVolumeId()); err != nil {
+			return nil, err
+		}
 	}
 	return &csi.NodeUnpublishVolumeResponse{}, nil
 }
 
-// NodeGetVolumeStats reports the usage of a published or staged volume.
+// NodeGetVolumeStats reports the usage of a published or staged volume,
+// inline ephemeral volumes included.
 func (s *NodeServer) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVolumeStatsRequest) (*csi.NodeGetVolumeStatsResponse, error) {
-	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	id, _, err := nodeVolumeID("volume_id", req.GetVolumeId())
 	if err != nil {
 		return nil, err
 	}

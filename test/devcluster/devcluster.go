@@ -2,6 +2,7 @@ package devcluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -31,6 +32,12 @@ type Config struct {
 type Step struct {
 	Name  string
 	Start func(ctx context.Context, cp *controlplane.ControlPlane) error
+	// Usage, when set, is printed with the cluster's instructions.
+	Usage string
+	// Stop, when set, releases what Start set up outside the control plane
+	// (processes, mounts); Run calls it, in reverse order of the steps,
+	// also when a later step failed.
+	Stop func() error
 }
 
 // NodeSpecs returns n nodes named node-1..node-n in zones zone-a, zone-b, ...
@@ -70,7 +77,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	if err := cp.WaitForNodesReady(ctx, 2*time.Minute); err != nil {
 		return err
 	}
-	for _, step := range cfg.Steps {
+	for i, step := range cfg.Steps {
+		if step.Stop != nil {
+			defer func() {
+				if stopErr := cfg.Steps[i].Stop(); stopErr != nil {
+					err = errors.Join(err, fmt.Errorf("failed to stop %s: %w", step.Name, stopErr))
+				}
+			}()
+		}
 		if err := step.Start(ctx, cp); err != nil {
 			return fmt.Errorf("failed to start %s: %w", step.Name, err)
 		}
@@ -80,6 +94,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		return fmt.Errorf("failed to link the kubeconfig: %w", err)
 	}
 	printUsage(cfg.Out, cp, kubeconfig, time.Since(began))
+	for _, step := range cfg.Steps {
+		if step.Usage != "" {
+			_, _ = fmt.Fprintln(cfg.Out, step.Usage)
+		}
+	}
 	<-ctx.Done()
 	_, _ = fmt.Fprintln(cfg.Out, "stopping the local cluster")
 	return nil
@@ -88,6 +107,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 // reset stops what an earlier, killed run left behind and empties dir.
 func reset(dir string) error {
 	if err := killStale(dir); err != nil {
+		return err
+	}
+	// A killed run leaves its pools and volumes mounted: RemoveAll must
+	// not descend into them.
+	if err := unmountAll(dir); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(dir); err != nil {

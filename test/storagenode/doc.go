@@ -3,6 +3,7 @@
 // its unix socket and the real node controllers. It also does what the
 // kubelet would do when the driver registers (label the Node with the
 // driver's topology keys and list the driver in the node's CSINode), since
-// simulated nodes run no kubelet. A node can be stopped and started again
+// simulated nodes run no kubelet (hostrun.RegisterCSIDriver, shared with
+// the process kubelet of package hostrun). A node can be stopped and started again
 // on the same pool, as after a crash of the plinth-node process.
 package storagenode

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -16,12 +14,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/plinth-dev/plinth/cmd/plinth-node/app"
@@ -30,6 +26,7 @@ import (
 	"github.com/plinth-dev/plinth/csi-driver/plugin"
 	"github.com/plinth-dev/plinth/csi-driver/topology"
 	"github.com/plinth-dev/plinth/test/controlplane"
+	"github.com/plinth-dev/plinth/test/hostrun"
 	"github.com/plinth-dev/plinth/test/testpool"
 )
 
@@ -240,56 +237,7 @@ func (n *Node) register(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("failed to get node info: %w", err)
 	}
-	segments := info.GetAccessibleTopology().GetSegments()
-	if err := n.labelNode(waitCtx, segments); err != nil {
-		return err
-	}
-	return n.writeCSINode(waitCtx, info.GetNodeId(), segments, info.GetMaxVolumesPerNode())
-}
-
-func (n *Node) labelNode(ctx context.Context, segments map[string]string) error {
-	node := &corev1.Node{}
-	if err := n.cp.Client.Get(ctx, client.ObjectKey{Name: n.Name}, node); err != nil {
-		return fmt.Errorf("failed to get node: %w", err)
-	}
-	base := node.DeepCopy()
-	for k, v := range segments {
-		node.Labels[k] = v
-	}
-	if err := n.cp.Client.Patch(ctx, node, client.MergeFrom(base)); err != nil {
-		return fmt.Errorf("failed to label node: %w", err)
-	}
-	return nil
-}
-
-func (n *Node) writeCSINode(ctx context.Context, nodeID string, segments map[string]string, maxVolumes int64) error {
-	keys := slices.Sorted(maps.Keys(segments))
-	entry := storagev1.CSINodeDriver{Name: driver.DefaultName, NodeID: nodeID, TopologyKeys: keys}
-	if maxVolumes > 0 {
-		entry.Allocatable = &storagev1.VolumeNodeResources{Count: ptr.To(int32(maxVolumes))} //nolint:gosec // a small count
-	}
-	csiNode := &storagev1.CSINode{ObjectMeta: metav1.ObjectMeta{Name: n.Name}}
-	err := n.cp.Client.Get(ctx, client.ObjectKey{Name: n.Name}, csiNode)
-	if apierrors.IsNotFound(err) {
-		csiNode.Spec.Drivers = []storagev1.CSINodeDriver{entry}
-		if err := n.cp.Client.Create(ctx, csiNode); err != nil {
-			return fmt.Errorf("failed to create CSINode: %w", err)
-		}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("failed to get CSINode: %w", err)
-	}
-	if slices.ContainsFunc(csiNode.Spec.Drivers, func(d storagev1.CSINodeDriver) bool {
-		return d.Name == entry.Name && d.NodeID == entry.NodeID && slices.Equal(d.TopologyKeys, entry.TopologyKeys)
-	}) {
-		return nil // registered before this restart
-	}
-	csiNode.Spec.Drivers = []storagev1.CSINodeDriver{entry}
-	if err := n.cp.Client.Update(ctx, csiNode); err != nil {
-		return fmt.Errorf("failed to update CSINode: %w", err)
-	}
-	return nil
+	return hostrun.RegisterCSIDriver(waitCtx, n.cp.Client, n.Name, driver.DefaultName, info)
 }
 
 // Volumes lists the IDs of the volumes in the node's pool.

@@ -17,6 +17,7 @@ import (
 
 	networkv1alpha1 "github.com/plinth-dev/plinth/apis/network/v1alpha1"
 	storagev1alpha1 "github.com/plinth-dev/plinth/apis/storage/v1alpha1"
+	"github.com/plinth-dev/plinth/controllers/capacity"
 )
 
 // DefaultLeaderElectionID names the Lease replicas compete for.
@@ -135,6 +136,7 @@ func managerOptions(cfg Config, scheme *runtime.Scheme) ctrl.Options {
 		LeaderElectionID:              cfg.LeaderElectionID,
 		LeaderElectionReleaseOnCancel: true,
 		Controller:                    config.Controller{SkipNameValidation: &cfg.SkipControllerNameValidation},
+		Cache:                         capacity.CacheOptions(cfg.Namespace),
 	}
 	if opts.LeaderElectionID == "" {
 		opts.LeaderElectionID = DefaultLeaderElectionID

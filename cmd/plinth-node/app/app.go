@@ -135,6 +135,7 @@ func newManager(cfg Config) (ctrl.Manager, error) {
 		// Every node has its own controllers; none is elected.
 		LeaderElection: false,
 		Controller:     config.Controller{SkipNameValidation: &cfg.SkipControllerNameValidation},
+		Cache:          capacity.CacheOptions(cfg.Namespace),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the manager: %w", err)

@@ -12,6 +12,9 @@ import (
 	"github.com/plinth-dev/plinth/cni-plugin/agent"
 )
 
+// plinth-node reads the ClusterNetwork by name, once at start.
+// +kubebuilder:rbac:groups=network.plinth.dev,resources=clusternetworks,verbs=get
+
 // setupNetwork registers the network agent. The cluster's ClusterNetwork
 // ("default"), when it exists, decides pod CIDRs, mode, MTU and masquerade
 // over the flags; a change to it takes effect at plinth-node's next start.

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/plinth-dev/plinth/cmd/plinth-controller/nslabel"
+	"github.com/plinth-dev/plinth/cmd/plinth-controller/selftest"
+)
+
+// subcommands are the helper commands; each returns the exit code.
+var subcommands = map[string]func(args []string) int{
+	"selftest":        runSelfTest,
+	"label-namespace": runLabelNamespace,
+	"pause":           runPause,
+}
+
+func runSelfTest(args []string) int {
+	fs := flag.NewFlagSet("selftest", flag.ContinueOnError)
+	o := selftest.Options{Out: os.Stdout}
+	o.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	return withClient("selftest", func(ctx context.Context, c client.Client) error {
+		return selftest.Run(ctx, c, o)
+	})
+}
+
+func runLabelNamespace(args []string) int {
+	fs := flag.NewFlagSet("label-namespace", flag.ContinueOnError)
+	namespace := fs.String("namespace", os.Getenv("POD_NAMESPACE"), "Namespace to label (default $POD_NAMESPACE).")
+	labels := nslabel.Labels{}
+	fs.Var(labels, "label", "A key=value label to set; repeat the flag for more.")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	return withClient("label-namespace", func(ctx context.Context, c client.Client) error {
+		if err := nslabel.Apply(ctx, c, *namespace, labels); err != nil {
+			return err
+		}
+		fmt.Printf("namespace %s labelled %s\n", *namespace, labels)
+		return nil
+	})
+}
+
+// runPause waits for SIGTERM or SIGINT.
+func runPause([]string) int {
+	<-ctrl.SetupSignalHandler().Done()
+	return 0
+}
+
+// withClient runs f with a client of the in-cluster (or $KUBECONFIG)
+// identity and turns its error into an exit code.
+func withClient(name string, f func(ctx context.Context, c client.Client) error) int {
+	err := func() error {
+		cfg, err := ctrl.GetConfig()
+		if err != nil {
+			return fmt.Errorf("failed to load the client configuration: %w", err)
+		}
+		scheme := runtime.NewScheme()
+		if err := clientgoscheme.AddToScheme(scheme); err != nil {
+			return fmt.Errorf("failed to build the scheme: %w", err)
+		}
+		if err := snapshotv1.AddToScheme(scheme); err != nil {
+			return fmt.Errorf("failed to build the scheme: %w", err)
+		}
+		c, err := client.New(cfg, client.Options{Scheme: scheme})
+		if err != nil {
+			return fmt.Errorf("failed to create the client: %w", err)
+		}
+		return f(ctrl.SetupSignalHandler(), c)
+	}()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	return 0
+}
