@@ -25,6 +25,7 @@ ROLES=(
 	"plinth-controller ./cmd/plinth-controller/app"
 	"plinth-controller-node-ipam ./controllers/nodeipam"
 	"plinth-controller-node-picker ./controllers/nodepicker"
+	"plinth-controller-node-gone ./controllers/nodegone"
 	"plinth-controller-snapshot-controller ./controllers/snapshot"
 	"plinth-controller-snapshotschedule ./controllers/snapshotschedule"
 	"plinth-selftest ./cmd/plinth-controller/selftest"

@@ -62,6 +62,8 @@ type Picker struct {
 	// Backoff is the wait before a claim without a candidate node is
 	// evaluated again; zero means DefaultBackoff.
 	Backoff time.Duration
+
+	reservations reservations
 }
 
 // Setup registers the node picker with mgr, for driver.DefaultName, with
@@ -189,7 +191,12 @@ func (p *Picker) pick(ctx context.Context, pvc *corev1.PersistentVolumeClaim, cl
 	if err := p.Client.List(ctx, caps, client.MatchingLabels{capacity.LabelDriverName: p.DriverName}); err != nil {
 		return candidate{}, fmt.Errorf("failed to list CSIStorageCapacities: %w", err)
 	}
-	return choose(class, requestOf(pvc), nodes.Items, caps.Items)
+	claims := &corev1.PersistentVolumeClaimList{}
+	if err := p.Client.List(ctx, claims); err != nil {
+		return candidate{}, fmt.Errorf("failed to list claims: %w", err)
+	}
+	reserved := p.reservations.reserved(claims.Items, p.DriverName, pvc.UID, time.Now())
+	return choose(class, requestOf(pvc), nodes.Items, caps.Items, reserved)
 }
 
 // requestOf returns the storage a claim asks for.
@@ -198,10 +205,11 @@ func requestOf(pvc *corev1.PersistentVolumeClaim) resource.Quantity {
 }
 
 // choose returns the allowed node with the most free capacity for a volume
-// of the given size, the first by name among equals. An error wrapping
-// errNoCandidate says why there is none.
-func choose(class *storagev1.StorageClass, size resource.Quantity, nodes []corev1.Node, caps []storagev1.CSIStorageCapacity) (candidate, error) {
-	candidates, allowed := candidatesOf(class, size, nodes, offersOf(class.Name, caps))
+// of the given size, the first by name among equals; reserved is storage
+// on each node promised to claims whose volumes do not exist yet. An error
+// wrapping errNoCandidate says why there is none.
+func choose(class *storagev1.StorageClass, size resource.Quantity, nodes []corev1.Node, caps []storagev1.CSIStorageCapacity, reserved map[string]resource.Quantity) (candidate, error) {
+	candidates, allowed := candidatesOf(class, size, nodes, offersOf(class.Name, caps), reserved)
 	if allowed == 0 {
 		return candidate{}, fmt.Errorf("%w: no Ready, schedulable and untainted node is allowed by the allowedTopologies of StorageClass %s",
 			errNoCandidate, class.Name)
@@ -221,7 +229,7 @@ func choose(class *storagev1.StorageClass, size resource.Quantity, nodes []corev
 
 // candidatesOf returns the nodes that can take a volume of the given size,
 // and how many nodes the class allows at all.
-func candidatesOf(class *storagev1.StorageClass, size resource.Quantity, nodes []corev1.Node, offers []offer) ([]candidate, int) {
+func candidatesOf(class *storagev1.StorageClass, size resource.Quantity, nodes []corev1.Node, offers []offer, reserved map[string]resource.Quantity) ([]candidate, int) {
 	allowed := 0
 	var candidates []candidate
 	for i := range nodes {
@@ -230,7 +238,7 @@ func candidatesOf(class *storagev1.StorageClass, size resource.Quantity, nodes [
 			continue
 		}
 		allowed++
-		if free, ok := largestOffer(node, offers, size); ok {
+		if free, ok := largestOffer(node, offers, size, reserved[node.Name]); ok {
 			candidates = append(candidates, candidate{node: node.Name, free: free})
 		}
 	}
@@ -278,20 +286,22 @@ func offersOf(className string, caps []storagev1.CSIStorageCapacity) []offer {
 	return offers
 }
 
-// largestOffer returns the largest capacity offered to the node that can
-// hold a volume of the given size.
-func largestOffer(node *corev1.Node, offers []offer, size resource.Quantity) (resource.Quantity, bool) {
+// largestOffer returns the largest capacity offered to the node, less what
+// is reserved there, that can hold a volume of the given size.
+func largestOffer(node *corev1.Node, offers []offer, size, reserved resource.Quantity) (resource.Quantity, bool) {
 	var best resource.Quantity
 	found := false
 	for _, o := range offers {
-		if !o.nodes.Matches(labels.Set(node.Labels)) || o.capacity.Cmp(size) < 0 {
+		free := o.capacity.DeepCopy()
+		free.Sub(reserved)
+		if !o.nodes.Matches(labels.Set(node.Labels)) || free.Cmp(size) < 0 {
 			continue
 		}
 		if o.maxSize != nil && o.maxSize.Cmp(size) < 0 {
 			continue
 		}
-		if !found || o.capacity.Cmp(best) > 0 {
-			best, found = *o.capacity, true
+		if !found || free.Cmp(best) > 0 {
+			best, found = free, true
 		}
 	}
 	return best, found
@@ -326,6 +336,7 @@ func (p *Picker) selectNode(ctx context.Context, pvc *corev1.PersistentVolumeCla
 	if err != nil {
 		return fmt.Errorf("failed to select node %s: %w", chosen.node, err)
 	}
+	p.reservations.add(pvc.UID, chosen.node, requestOf(pvc), time.Now())
 	log.Info("Selected node", "node", chosen.node, "free", chosen.free.String())
 	p.Recorder.Eventf(pvc, nil, corev1.EventTypeNormal, ReasonNodeSelected, "SelectNode",
 		"Selected node %s, with %s free, for the volume", chosen.node, chosen.free.String())

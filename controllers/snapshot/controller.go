@@ -159,6 +159,7 @@ func SetupWithManager(mgr ctrl.Manager, c *Controller) error {
 		Named("volumesnapshot").
 		For(&snapshotv1.VolumeSnapshot{}).
 		Watches(&snapshotv1.VolumeSnapshotContent{}, contentToSnapshot()).
+		Watches(&corev1.PersistentVolumeClaim{}, claimToWaitingSnapshots(c.Client)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: cmp.Or(c.Workers, DefaultWorkers)}).
 		Complete(c)
 	if err != nil {

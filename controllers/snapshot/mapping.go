@@ -4,8 +4,10 @@ import (
 	"context"
 
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
@@ -18,4 +20,34 @@ func contentToSnapshot() handler.EventHandler {
 		}
 		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}}}
 	})
+}
+
+// claimToWaitingSnapshots enqueues, when a claim is bound, the snapshots of
+// it that wait for that (they failed with "not bound yet" and nothing else
+// would bring them back).
+func claimToWaitingSnapshots(c client.Client) handler.EventHandler {
+	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
+		pvc := obj.(*corev1.PersistentVolumeClaim)
+		if pvc.Status.Phase != corev1.ClaimBound {
+			return nil
+		}
+		list := &snapshotv1.VolumeSnapshotList{}
+		if err := c.List(ctx, list, client.InNamespace(pvc.Namespace)); err != nil {
+			logf.FromContext(ctx).Error(err, "Failed to list the snapshots waiting for a claim", "claim", pvc.Name)
+			return nil
+		}
+		var reqs []reconcile.Request
+		for i := range list.Items {
+			vs := &list.Items[i]
+			if src := vs.Spec.Source.PersistentVolumeClaimName; src != nil && *src == pvc.Name && !isBound(vs) {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(vs)})
+			}
+		}
+		return reqs
+	})
+}
+
+// isBound reports whether a snapshot has its content.
+func isBound(vs *snapshotv1.VolumeSnapshot) bool {
+	return vs.Status != nil && vs.Status.BoundVolumeSnapshotContentName != nil && *vs.Status.BoundVolumeSnapshotContentName != ""
 }

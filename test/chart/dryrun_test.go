@@ -18,7 +18,7 @@ var flippedValues = []string{
 	"--set", "crds.plinth=false,crds.snapshot=false",
 	"--set", "namespace.podSecurityLabels=false",
 	"--set", "driver.name=dryrun.csi.plinth.dev,driver.fsGroupPolicy=None,driver.ephemeralVolumes=false",
-	"--set", "controller.replicas=1,controller.controllers.nodeIpam=false,controller.controllers.nodePicker=false",
+	"--set", "controller.replicas=1,controller.controllers.nodeIpam=false,controller.controllers.nodePicker=false,controller.controllers.nodeGone=false",
 	"--set", "controller.controllers.snapshotController=false,controller.controllers.snapshotSchedule=false",
 	"--set", "controller.nodeSelector.role=infra,controller.podAnnotations.a=b",
 	"--set", "node.kubeletDir=/data/kubelet,node.poolDir=/data/pool,node.defaultFsType=xfs,node.maxVolumesPerNode=10",

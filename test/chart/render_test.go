@@ -230,7 +230,7 @@ func TestRenderDefaults(t *testing.T) {
 		}
 		c := renderContainer(t, d.Spec.Template.Spec.Containers, "plinth-controller")
 		renderWantArgs(t, "plinth-controller", c.Args, "--leader-elect=true",
-			"--enable-node-ipam=true", "--enable-node-picker=true",
+			"--enable-node-ipam=true", "--enable-node-picker=true", "--enable-node-gone=true",
 			"--enable-snapshot-controller=true", "--enable-snapshotschedule=true")
 	})
 
@@ -377,6 +377,7 @@ func TestRenderDisabledControllerLosesItsRoleAndFlag(t *testing.T) {
 	}{
 		{value: "nodeIpam", flag: "node-ipam"},
 		{value: "nodePicker", flag: "node-picker"},
+		{value: "nodeGone", flag: "node-gone"},
 		{value: "snapshotController", flag: "snapshot-controller"},
 		{value: "snapshotSchedule", flag: "snapshotschedule"},
 	} {
@@ -629,7 +630,7 @@ func renderCheckFlippedDeployment(t *testing.T, m renderManifest) {
 	renderWantArgs(t, "plinth-controller", c.Args, "--leader-elect=false",
 		"--metrics-bind-address=:18080", "--health-probe-bind-address=:18081",
 		"--kube-api-qps=25.5", "--kube-api-burst=50", "--zap-log-level=debug",
-		"--enable-node-ipam=false", "--enable-node-picker=false",
+		"--enable-node-ipam=false", "--enable-node-picker=false", "--enable-node-gone=false",
 		"--enable-snapshot-controller=false", "--enable-snapshotschedule=false")
 	if len(m.ofKind("ClusterRole")) != 1 || !m.has("ClusterRole", renderFullname+"-node") {
 		t.Errorf("with every controller off only plinth-node's ClusterRole should remain, got %d ClusterRoles", len(m.ofKind("ClusterRole")))

@@ -99,6 +99,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			_, _ = fmt.Fprintln(cfg.Out, step.Usage)
 		}
 	}
+	_, _ = fmt.Fprintln(cfg.Out, "\nPress Ctrl-C to stop.")
 	<-ctx.Done()
 	_, _ = fmt.Fprintln(cfg.Out, "stopping the local cluster")
 	return nil
@@ -138,5 +139,4 @@ Component logs:
 	for _, name := range slices.Sorted(maps.Keys(logs)) {
 		_, _ = fmt.Fprintf(out, "  %-24s %s\n", name, logs[name])
 	}
-	_, _ = fmt.Fprintln(out, "\nPress Ctrl-C to stop.")
 }

@@ -10,6 +10,7 @@ import (
 
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -226,4 +227,43 @@ func report(b *testing.B, r result, rateUnit string) {
 	b.ReportMetric(pct(0.50), r.stage+"-p50-ms")
 	b.ReportMetric(pct(0.99), r.stage+"-p99-ms")
 	b.ReportMetric(float64(len(r.latencies))/r.total.Seconds(), rateUnit)
+}
+
+// BenchmarkBindingCeiling measures kube-controller-manager's PV controller
+// alone, the stage that follows Plinth's in BenchmarkProvisionBurst: 200
+// claims exist, then 200 PVs pre-bound to them (as a provisioner creates
+// them) appear at once, and each claim is timed from its PV's creation to
+// Bound. No Plinth component takes part, so this is the ceiling of the
+// PVCs/s any external provisioner reaches on this machine.
+func BenchmarkBindingCeiling(b *testing.B) {
+	sc := startStorageClusterSized(b, map[string]int64{}, storagenode.Options{})
+	const class = "static-bench"
+	sc.create(b, &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: class}, Provisioner: "kubernetes.io/no-provisioner"})
+	for i := 0; b.Loop(); i++ {
+		ns := sc.namespace(b, fmt.Sprintf("binding-%d", i))
+		claims := make([]*corev1.PersistentVolumeClaim, burst)
+		for j := range burst {
+			claims[j] = claim(ns, fmt.Sprintf("%s-%03d", ns, j), class, "64Mi")
+			sc.create(b, claims[j])
+		}
+		stages := sc.measure(b, ns, func(j int) []client.Object {
+			return []client.Object{preBoundPV(claims[j])}
+		}, []stage{{"bound", claimBound}})
+		report(b, stages[0], "pvcs/s")
+	}
+}
+
+// preBoundPV is a PV pre-bound to c, as a provisioner creates it.
+func preBoundPV(c *corev1.PersistentVolumeClaim) *corev1.PersistentVolume {
+	return &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: c.Name},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:                      c.Spec.Resources.Requests,
+			AccessModes:                   c.Spec.AccessModes,
+			StorageClassName:              *c.Spec.StorageClassName,
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+			ClaimRef:                      &corev1.ObjectReference{Kind: "PersistentVolumeClaim", Namespace: c.Namespace, Name: c.Name, UID: c.UID},
+			PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/" + c.Name}},
+		},
+	}
 }

@@ -60,6 +60,18 @@ func TestSnapshotLifecycle(t *testing.T) {
 	original := bytes.Repeat([]byte("plinth snapshot test\n"), 4096)
 	sc.nodes[node].WriteFile(t, srcPV, original)
 
+	t.Run("a snapshot of a claim not bound yet is taken once the claim is bound", func(t *testing.T) {
+		sc.create(t, claim(ns, "late", class, "100Mi"))
+		sc.create(t, &snapshotv1.VolumeSnapshot{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "early"},
+			Spec:       snapshotv1.VolumeSnapshotSpec{Source: snapshotv1.VolumeSnapshotSource{PersistentVolumeClaimName: ptr.To("late")}},
+		})
+		sc.waitForEvent(t, ns, "early", snapshot.ReasonSnapshotPending)
+		sc.create(t, pod(ns, "late", "late"))
+		sc.waitBound(t, ns, "late")
+		sc.waitReady(t, ns, "early")
+	})
+
 	t.Run("a snapshot becomes ready and restores the data on the source's node", func(t *testing.T) {
 		vs := sc.snapshotOf(t, ns, "snap", "src", "")
 		if got := ptr.Deref(vs.Spec.VolumeSnapshotClassName, ""); got != "plinth-snapshots" {

@@ -39,6 +39,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- $c := .Values.controller.controllers -}}
 node-ipam: {{ $c.nodeIpam }}
 node-picker: {{ $c.nodePicker }}
+node-gone: {{ $c.nodeGone }}
 snapshot-controller: {{ $c.snapshotController }}
 snapshotschedule: {{ $c.snapshotSchedule }}
 {{- end -}}

@@ -8,6 +8,7 @@ import (
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/plinth-dev/plinth/controllers/nodegone"
 	"github.com/plinth-dev/plinth/controllers/nodeipam"
 	"github.com/plinth-dev/plinth/controllers/nodepicker"
 	"github.com/plinth-dev/plinth/controllers/snapshot"
@@ -38,6 +39,7 @@ type Controller struct {
 var registry = []Controller{
 	{Name: nodeipam.ControllerName, Enabled: true, Setup: nodeipam.Setup},
 	{Name: nodepicker.ControllerName, Enabled: true, Setup: nodepicker.Setup},
+	{Name: nodegone.ControllerName, Enabled: true, Setup: nodegone.Setup},
 	{Name: snapshot.ControllerName, Enabled: true, Setup: snapshot.Setup},
 	{Name: snapshotschedule.ControllerName, Enabled: true, Setup: func(_ context.Context, mgr ctrl.Manager) error {
 		return (&snapshotschedule.Reconciler{}).SetupWithManager(mgr)
