@@ -147,7 +147,13 @@ func newContent(vs *snapshotv1.VolumeSnapshot, pv *corev1.PersistentVolume, clas
 		},
 	}
 	if node := pv.Annotations[pvNodeAnnotation]; node != "" {
-		content.Annotations = map[string]string{AnnNode: node}
+		// The node's intent comes with the content, saving its plinth-node
+		// a write per snapshot: a snapshot may be cut from now on (so the
+		// content is not deleted without asking the node), and only that
+		// node releases it. plinth-node still adds both to contents made
+		// by another common controller.
+		content.Annotations = map[string]string{AnnNode: node, AnnBeingCreated: "yes"}
+		content.Finalizers = append(content.Finalizers, FinalizerNodeCleanup)
 	}
 	return content
 }

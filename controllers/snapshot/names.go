@@ -22,6 +22,9 @@ const (
 	// once the call succeeded or failed for good: while it is there, a
 	// physical snapshot may exist that the content does not record yet.
 	AnnBeingCreated = "snapshot.storage.kubernetes.io/volumesnapshot-being-created"
+	// FinalizerNodeCleanup keeps a content until the node holding its
+	// snapshot has deleted (Delete policy) or let go of (Retain) it.
+	FinalizerNodeCleanup = "storage.plinth.dev/snapshot-cleanup"
 	// AnnBeingDeleted is set on a content whose snapshot is being deleted
 	// under the Delete policy.
 	AnnBeingDeleted = "snapshot.storage.kubernetes.io/volumesnapshot-being-deleted"

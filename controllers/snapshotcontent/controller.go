@@ -26,7 +26,7 @@ import (
 
 // FinalizerCleanup keeps a content until this node has deleted (Delete
 // policy) or let go of (Retain) its physical snapshot.
-const FinalizerCleanup = "storage.plinth.dev/snapshot-cleanup"
+const FinalizerCleanup = snapshot.FinalizerNodeCleanup
 
 // Event reasons.
 const (
