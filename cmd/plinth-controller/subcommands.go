@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"os"
 
-	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/plinth-dev/plinth/cmd/plinth-controller/app"
 	"github.com/plinth-dev/plinth/cmd/plinth-controller/nslabel"
 	"github.com/plinth-dev/plinth/cmd/plinth-controller/selftest"
 )
@@ -66,12 +64,9 @@ func withClient(name string, f func(ctx context.Context, c client.Client) error)
 		if err != nil {
 			return fmt.Errorf("failed to load the client configuration: %w", err)
 		}
-		scheme := runtime.NewScheme()
-		if err := clientgoscheme.AddToScheme(scheme); err != nil {
-			return fmt.Errorf("failed to build the scheme: %w", err)
-		}
-		if err := snapshotv1.AddToScheme(scheme); err != nil {
-			return fmt.Errorf("failed to build the scheme: %w", err)
+		scheme, err := app.Scheme()
+		if err != nil {
+			return err
 		}
 		c, err := client.New(cfg, client.Options{Scheme: scheme})
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -159,7 +160,7 @@ func SetupWithManager(mgr ctrl.Manager, c *Controller) error {
 		Named("volumesnapshot").
 		For(&snapshotv1.VolumeSnapshot{}).
 		Watches(&snapshotv1.VolumeSnapshotContent{}, contentToSnapshot()).
-		Watches(&corev1.PersistentVolumeClaim{}, claimToWaitingSnapshots(c.Client)).
+		Watches(&corev1.PersistentVolumeClaim{}, claimToWaitingSnapshots(c.Client), builder.WithPredicates(claimBecameBound())).
 		WithOptions(controller.Options{MaxConcurrentReconciles: cmp.Or(c.Workers, DefaultWorkers)}).
 		Complete(c)
 	if err != nil {

@@ -6,8 +6,10 @@ import (
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
@@ -22,15 +24,27 @@ func contentToSnapshot() handler.EventHandler {
 	})
 }
 
-// claimToWaitingSnapshots enqueues, when a claim is bound, the snapshots of
-// it that wait for that (they failed with "not bound yet" and nothing else
-// would bring them back).
+// claimBecameBound passes only a claim's update into the Bound phase: the
+// one change snapshots waiting for the claim need to hear of (at start,
+// every snapshot is reconciled anyway).
+func claimBecameBound() predicate.Predicate {
+	return predicate.Funcs{
+		CreateFunc:  func(event.CreateEvent) bool { return false },
+		DeleteFunc:  func(event.DeleteEvent) bool { return false },
+		GenericFunc: func(event.GenericEvent) bool { return false },
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			was, is := e.ObjectOld.(*corev1.PersistentVolumeClaim), e.ObjectNew.(*corev1.PersistentVolumeClaim)
+			return was.Status.Phase != corev1.ClaimBound && is.Status.Phase == corev1.ClaimBound
+		},
+	}
+}
+
+// claimToWaitingSnapshots enqueues the snapshots of a claim that has just
+// been bound which wait for that (they failed with "not bound yet" and
+// nothing else would bring them back).
 func claimToWaitingSnapshots(c client.Client) handler.EventHandler {
 	return handler.EnqueueRequestsFromMapFunc(func(ctx context.Context, obj client.Object) []reconcile.Request {
 		pvc := obj.(*corev1.PersistentVolumeClaim)
-		if pvc.Status.Phase != corev1.ClaimBound {
-			return nil
-		}
 		list := &snapshotv1.VolumeSnapshotList{}
 		if err := c.List(ctx, list, client.InNamespace(pvc.Namespace)); err != nil {
 			logf.FromContext(ctx).Error(err, "Failed to list the snapshots waiting for a claim", "claim", pvc.Name)

@@ -21,7 +21,7 @@ import (
 
 	storagev1alpha1 "github.com/plinth-dev/plinth/apis/storage/v1alpha1"
 	"github.com/plinth-dev/plinth/test/controlplane"
-	"github.com/plinth-dev/plinth/test/hostrun"
+	"github.com/plinth-dev/plinth/test/devcluster"
 	"github.com/plinth-dev/plinth/test/testpool"
 )
 
@@ -29,17 +29,13 @@ const (
 	waitTimeout = 3 * time.Minute
 	gib         = int64(1) << 30
 	releaseNS   = "plinth-system"
-	// imagePrefix is the chart's default image registry: the runner plays
-	// kubelet for the pods of these images.
-	imagePrefix = "ghcr.io/plinth-dev/"
 )
 
 // chartCluster is a control plane with three simulated nodes, each with an
 // XFS pool, whose Plinth pods run as host processes.
 type chartCluster struct {
 	cp     *controlplane.ControlPlane
-	runner *hostrun.Runner
-	root   string
+	plinth *devcluster.Plinth
 }
 
 var nodeSpecs = []controlplane.NodeSpec{
@@ -60,40 +56,29 @@ func testScheme(t testing.TB) *runtime.Scheme {
 }
 
 // startChartCluster starts the control plane (without any CRD: the chart
-// brings them), the node pools and the process runner.
+// brings them) and installs the chart the way `make run` does: XFS pools,
+// the process runner, helm install --create-namespace --wait.
 func startChartCluster(t *testing.T) *chartCluster {
 	testpool.RequireNodeTools(t)
 	cp := controlplane.StartForTest(t, controlplane.Options{Scheme: testScheme(t), Nodes: nodeSpecs})
 	if err := cp.WaitForNodesReady(t.Context(), waitTimeout); err != nil {
 		t.Fatal(err)
 	}
-	cc := &chartCluster{cp: cp, root: shortTempDir(t)}
-	for _, n := range nodeSpecs {
-		cc.preparePool(t, n.Name)
-	}
-	runner, err := hostrun.Start(t.Context(), hostrun.Options{
-		Config:          cp.Config,
-		Nodes:           nodeNames(),
-		Root:            cc.root,
-		BinDir:          buildBinaries(t),
-		ImagePrefix:     imagePrefix,
-		Namespaces:      []string{releaseNS},
-		SharedHostPaths: []string{"/dev", "/lib/modules"},
-		LogDir:          filepath.Join(cp.Dir, "pods"),
-		Logger:          zap.New(zap.WriteTo(openLog(t, cp, "hostrun"))),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc.runner = runner
+	cc := &chartCluster{cp: cp, plinth: devcluster.NewPlinth(devcluster.PlinthOptions{
+		Dir: shortTempDir(t), BinDir: buildBinaries(t), Helm: helmBinary(t), Chart: chartDir(t),
+		PoolSize: 2 * gib, Values: installValues, Logger: zap.New(zap.WriteTo(openLog(t, cp, "hostrun"))),
+	})}
 	t.Cleanup(func() {
 		if t.Failed() {
 			cc.reportPodLogs(t)
 		}
-		if err := runner.Stop(); err != nil {
+		if err := cc.plinth.Stop(); err != nil {
 			t.Errorf("failed to stop the pods' processes: %v", err)
 		}
 	})
+	if err := cc.plinth.Start(t.Context(), cp); err != nil {
+		t.Fatal(err)
+	}
 	return cc
 }
 
@@ -103,18 +88,6 @@ func nodeNames() []string {
 		names = append(names, n.Name)
 	}
 	return names
-}
-
-// preparePool puts an XFS pool where the node's pool hostPath lands.
-func (cc *chartCluster) preparePool(t *testing.T, node string) {
-	pool := testpool.Mount(t, "xfs", 2*gib)
-	link := filepath.Join(cc.root, node, "var", "lib", "plinth", "pool")
-	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(pool, link); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // shortTempDir returns a temporary directory with a short path: unix
@@ -131,10 +104,8 @@ func shortTempDir(t *testing.T) string {
 // buildBinaries builds the binaries the chart's images hold.
 func buildBinaries(t *testing.T) string {
 	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/plinth-controller", "./cmd/plinth-node", "./cmd/plinth-cni")
-	cmd.Dir = repoPath(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := devcluster.BuildBinaries(t.Context(), dir); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }
@@ -152,7 +123,7 @@ func openLog(t *testing.T, cp *controlplane.ControlPlane, name string) *os.File 
 
 // reportPodLogs prints the tail of every pod's log.
 func (cc *chartCluster) reportPodLogs(t *testing.T) {
-	for _, path := range cc.runner.LogFiles() {
+	for _, path := range cc.plinth.LogFiles() {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			continue
@@ -166,7 +137,7 @@ func (cc *chartCluster) reportPodLogs(t *testing.T) {
 // the API server refused for lack of rights.
 func (cc *chartCluster) forbiddenLines(t *testing.T) []string {
 	var found []string
-	for _, path := range cc.runner.LogFiles() {
+	for _, path := range cc.plinth.LogFiles() {
 		f, err := os.Open(path)
 		if err != nil {
 			t.Fatal(err)

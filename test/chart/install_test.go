@@ -20,14 +20,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	storagev1alpha1 "github.com/plinth-dev/plinth/apis/storage/v1alpha1"
+	"github.com/plinth-dev/plinth/test/objects"
 )
 
-// installValues are the test's overrides of the chart's defaults: the
-// network agent stays off because it would program this machine's own
-// routes and nftables (pod networking has its own tests in netns), and a
+// installValues are the test's overrides of the chart's defaults (besides
+// network.enabled=false, as in `make run`: the agent would program this
+// machine's own routes; pod networking has its own tests in netns): a
 // ClusterNetwork exercises the node IPAM's rights.
 var installValues = []string{
-	"--set", "network.enabled=false",
 	"--set", "network.clusterNetwork.create=true",
 	"--set", "network.clusterNetwork.podCidrs={10.244.0.0/16}",
 }
@@ -42,9 +42,7 @@ var plinthCRDs = []string{
 // chart's ServiceAccounts, drives the storage scenarios through them, runs
 // `helm test`, fails on any forbidden request, and uninstalls.
 func TestChartInstallsRunsAndUninstalls(t *testing.T) {
-	cc := startChartCluster(t)
-	args := append([]string{"install", "plinth", chartDir(t), "-n", releaseNS, "--create-namespace", "--wait", "--timeout", "5m"}, installValues...)
-	mustHelm(t, cc.kubeconfigEnv(), args...)
+	cc := startChartCluster(t) // helm install --create-namespace --wait
 
 	t.Run("the hook labels the namespace for Pod Security", func(t *testing.T) {
 		ns := &corev1.Namespace{}
@@ -116,7 +114,7 @@ func (cc *chartCluster) storageScenarios(t *testing.T) {
 	if err := cc.cp.CreateNamespace(t.Context(), ns); err != nil {
 		t.Fatal(err)
 	}
-	cc.create(t, claim(ns, "data", "plinth", "200Mi", nil), podWithClaim(ns, "app", "data"))
+	cc.create(t, objects.Claim(ns, "data", "plinth", "200Mi"), objects.PodWithClaim(ns, "app", "data"))
 	pv := cc.waitBound(t, ns, "data")
 	if node := cc.waitScheduled(t, ns, "app"); !pvOnNode(pv, node) {
 		t.Errorf("volume %s is not on the pod's node %s", pv.Name, node)
@@ -130,10 +128,11 @@ func (cc *chartCluster) storageScenarios(t *testing.T) {
 		err := cc.cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "snap"}, s)
 		return err == nil && s.Status != nil && ptr.Deref(s.Status.ReadyToUse, false), err
 	})
-	snapGroup := snapshotv1.GroupName
-	restore := claim(ns, "restored", "plinth", "200Mi", &corev1.TypedLocalObjectReference{APIGroup: &snapGroup, Kind: "VolumeSnapshot", Name: "snap"})
-	clone := claim(ns, "cloned", "plinth", "200Mi", &corev1.TypedLocalObjectReference{Kind: "PersistentVolumeClaim", Name: "data"})
-	cc.create(t, restore, podWithClaim(ns, "restored", "restored"), clone, podWithClaim(ns, "cloned", "cloned"))
+	restore := objects.Claim(ns, "restored", "plinth", "200Mi")
+	restore.Spec.DataSource = &corev1.TypedLocalObjectReference{APIGroup: ptr.To(snapshotv1.GroupName), Kind: "VolumeSnapshot", Name: "snap"}
+	clone := objects.Claim(ns, "cloned", "plinth", "200Mi")
+	clone.Spec.DataSource = &corev1.TypedLocalObjectReference{Kind: "PersistentVolumeClaim", Name: "data"}
+	cc.create(t, restore, objects.PodWithClaim(ns, "restored", "restored"), clone, objects.PodWithClaim(ns, "cloned", "cloned"))
 	for _, name := range []string{"restored", "cloned"} {
 		if got := cc.waitBound(t, ns, name); !sameNode(got, pv) {
 			t.Errorf("claim %s was provisioned away from its source's node", name)
@@ -171,7 +170,7 @@ func (cc *chartCluster) immediateClaim(t *testing.T, ns string) {
 	cc.create(t, &storagev1.StorageClass{
 		ObjectMeta: metav1.ObjectMeta{Name: "plinth-immediate"}, Provisioner: "csi.plinth.dev", VolumeBindingMode: &mode,
 	})
-	cc.create(t, claim(ns, "immediate", "plinth-immediate", "100Mi", nil))
+	cc.create(t, objects.Claim(ns, "immediate", "plinth-immediate", "100Mi"))
 	cc.waitBound(t, ns, "immediate")
 }
 
@@ -272,32 +271,6 @@ func (cc *chartCluster) waitScheduled(t testing.TB, ns, name string) string {
 		return err == nil && p.Spec.NodeName != "", err
 	})
 	return p.Spec.NodeName
-}
-
-func claim(ns, name, class, size string, source *corev1.TypedLocalObjectReference) *corev1.PersistentVolumeClaim {
-	return &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			StorageClassName: &class,
-			DataSource:       source,
-			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)}},
-		},
-	}
-}
-
-// podWithClaim is an application pod; its image is outside the runner's
-// prefix, so it is scheduled but never run.
-func podWithClaim(ns, name, claimName string) *corev1.Pod {
-	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.PodSpec{
-			Containers: []corev1.Container{{Name: "app", Image: "registry.invalid/app:v1",
-				VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}}},
-			Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
-				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claimName}}}},
-		},
-	}
 }
 
 // nodeOf returns the node a local PV's affinity names.

@@ -39,43 +39,61 @@ const (
 	imagePrefix     = "ghcr.io/plinth-dev/"
 )
 
-// InstallPlinth returns the step that installs charts/plinth with helm, for
-// real, into the local control plane. Simulated nodes have no kubelet, so a
-// process runner (package hostrun) plays one for the chart's pods: each runs
-// as a host process authenticated as its pod's ServiceAccount, with the
-// node's hostPaths under Dir/nodes/<node> and a loop-mounted XFS pool per
-// node. Pod networking stays off: its agent would program this machine's
-// own routes. Needs root (loop devices, mounts).
+// Plinth is the Helm chart installed for real into a local control plane.
+// Simulated nodes have no kubelet, so a process runner (package hostrun)
+// plays one for the chart's pods: each runs as a host process
+// authenticated as its pod's ServiceAccount, with the node's hostPaths
+// under Dir/nodes/<node> and a loop-mounted XFS pool per node. Pod
+// networking stays off: its agent would program this machine's own routes.
+// Needs root (loop devices, mounts).
+type Plinth struct {
+	opts   PlinthOptions
+	runner *hostrun.Runner
+	pools  []string
+}
+
+// NewPlinth returns the installation, not started yet.
+func NewPlinth(opts PlinthOptions) *Plinth { return &Plinth{opts: opts} }
+
+// InstallPlinth returns the `make run` step that installs the chart.
 func InstallPlinth(opts PlinthOptions) Step {
-	var runner *hostrun.Runner
-	var pools []string
-	return Step{
-		Name:  "Plinth (helm install charts/plinth)",
-		Usage: plinthUsage,
-		Start: func(ctx context.Context, cp *controlplane.ControlPlane) error {
-			if os.Geteuid() != 0 {
-				return errors.New("the Plinth components need root (loop devices and mounts); run `sudo make run`, or `make run PLINTH=false` for the control plane alone")
-			}
-			var err error
-			if pools, err = makePools(ctx, opts, cp); err != nil {
-				return err
-			}
-			if runner, err = startRunner(ctx, opts, cp); err != nil {
-				return err
-			}
-			return helmInstall(ctx, opts, cp)
-		},
-		Stop: func() error {
-			var errs []error
-			if runner != nil {
-				errs = append(errs, runner.Stop())
-			}
-			for _, p := range pools {
-				errs = append(errs, unmountAll(p))
-			}
-			return errors.Join(errs...)
-		},
+	p := NewPlinth(opts)
+	return Step{Name: "Plinth (helm install charts/plinth)", Usage: plinthUsage, Start: p.Start, Stop: p.Stop}
+}
+
+// Start mounts the pools, starts the runner and runs helm install --wait.
+func (p *Plinth) Start(ctx context.Context, cp *controlplane.ControlPlane) error {
+	if os.Geteuid() != 0 {
+		return errors.New("the Plinth components need root (loop devices and mounts); run `sudo make run`, or `make run PLINTH=false` for the control plane alone")
 	}
+	var err error
+	if p.pools, err = makePools(ctx, p.opts, cp); err != nil {
+		return err
+	}
+	if p.runner, err = startRunner(ctx, p.opts, cp); err != nil {
+		return err
+	}
+	return helmInstall(ctx, p.opts, cp)
+}
+
+// Stop kills the pods' processes and unmounts everything under the pools.
+func (p *Plinth) Stop() error {
+	var errs []error
+	if p.runner != nil {
+		errs = append(errs, p.runner.Stop())
+	}
+	for _, pool := range p.pools {
+		errs = append(errs, unmountAll(pool))
+	}
+	return errors.Join(errs...)
+}
+
+// LogFiles lists the pods' log files, one per container.
+func (p *Plinth) LogFiles() []string {
+	if p.runner == nil {
+		return nil
+	}
+	return p.runner.LogFiles()
 }
 
 func nodesRoot(opts PlinthOptions) string { return filepath.Join(opts.Dir, "nodes") }
@@ -144,3 +162,19 @@ pods run as host processes with their ServiceAccounts' identities:
   kubectl apply -k config/samples        # the seed scenarios
   helm test plinth -n plinth-system      # provision, snapshot, check ready
 `
+
+// BuildBinaries builds the binaries the chart's images hold
+// (plinth-controller, plinth-node, plinth-cni) into dir, as `make build`
+// does for `make run`.
+func BuildBinaries(ctx context.Context, dir string) error {
+	root, err := controlplane.RepoRoot()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "./cmd/plinth-controller", "./cmd/plinth-node", "./cmd/plinth-cni")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return nil
+}

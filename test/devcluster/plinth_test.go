@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,10 +37,8 @@ func TestRunInstallsPlinth(t *testing.T) {
 	_, err = os.Stat(helm)
 	prereq.Require(t, err == nil, "helm is missing at %s: run `make helm`", helm)
 	binDir := t.TempDir()
-	build := exec.Command("go", "build", "-o", binDir+"/", "./cmd/plinth-controller", "./cmd/plinth-node", "./cmd/plinth-cni")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	if err := BuildBinaries(t.Context(), binDir); err != nil {
+		t.Fatal(err)
 	}
 	dir, err := os.MkdirTemp("", "plinth-run-") // short: socket paths live under it
 	if err != nil {
