@@ -10,6 +10,7 @@ SHELL := /usr/bin/env bash -o pipefail
 ROOT := $(shell pwd)
 LOCALBIN ?= $(ROOT)/bin
 K8S_BIN ?= $(LOCALBIN)/k8s
+NODE_BIN ?= $(LOCALBIN)/node
 export KUBEBUILDER_ASSETS ?= $(K8S_BIN)
 
 GO ?= go
@@ -28,9 +29,10 @@ KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 GENERATED_PATHS := apis config charts
 
 RUN_DIR ?= $(LOCALBIN)/run
-RUN_NODES ?= 3
-# PLINTH=false runs the control plane alone (no root needed); RUN_VALUES are
-# extra helm arguments, e.g. RUN_VALUES="--set storageClass.fsType=xfs".
+RUN_NODES ?= 2
+# PLINTH=false leaves the nodes without Plinth (install it yourself, as the
+# README's quick start does); RUN_VALUES are extra helm arguments, e.g.
+# RUN_VALUES="--set storageClass.fsType=xfs".
 PLINTH ?= true
 RUN_VALUES ?=
 
@@ -79,14 +81,26 @@ tidy: ## Run go mod tidy.
 ##@ Test
 
 .PHONY: test
-test: deps k8s-bins helm kustomize verify vet lint test-go test-images ## Everything CI runs: generated-code check, vet, lint, unit, node, control-plane, chart and image tests.
+test: deps k8s-bins e2e-deps helm kustomize verify vet lint test-go test-images ## Everything CI runs: generated-code check, vet, lint, unit, node, control-plane, chart, real-node end-to-end and image tests.
 
 .PHONY: test-go
 test-go: helm kustomize ## Run the Go tests only (unit, node and control-plane tests).
 	$(GO) test $(GOTEST_FLAGS) -p $(GOTEST_PARALLEL) ./...
 
+# The real-node end-to-end suites (test/e2e/realnodes, test/localcluster):
+# Plinth's chart with its defaults on kubelet + containerd nodes, real pods.
+E2E_PACKAGES ?= ./test/localcluster/ ./test/e2e/realnodes/
+
+.PHONY: test-e2e
+test-e2e: deps k8s-bins e2e-deps helm ## Run the real-node end-to-end tests only (root).
+	$(GO) test $(GOTEST_FLAGS) -p 1 -v $(E2E_PACKAGES)
+
+.PHONY: e2e-deps
+e2e-deps: node-tools images e2e-images ## Build what real nodes run: containerd, the images, the nodes' init.
+	$(GO) build -o $(LOCALBIN)/pause ./test/images/pause
+
 .PHONY: bench
-bench: deps k8s-bins ## Run the benchmarks; record results in docs/benchmarks.md.
+bench: deps k8s-bins e2e-deps helm ## Run the benchmarks; record results in docs/benchmarks.md.
 	$(GO) test $(BENCH_FLAGS) -p 1 ./... | tee $(LOCALBIN)/bench.txt
 
 ##@ Build
@@ -97,13 +111,18 @@ build: ## Build the plinth binaries into bin/.
 	$(GO) build -o $(LOCALBIN)/ ./cmd/...
 
 .PHONY: run
-run: deps k8s-bins build helm ## Start a local cluster (3 simulated nodes) with the chart installed; Ctrl-C stops it.
+run: deps k8s-bins e2e-deps helm ## Start a local cluster (2 real nodes) with the chart installed; Ctrl-C stops it (root).
+	$(GO) build -o $(LOCALBIN)/plinth-devcluster ./test/cmd/plinth-devcluster
 	exec $(LOCALBIN)/plinth-devcluster --dir $(RUN_DIR) --nodes $(RUN_NODES) --plinth=$(PLINTH) \
 		--bin-dir $(LOCALBIN) --helm $(HELM) --chart charts/plinth $(RUN_VALUES)
 
 .PHONY: k8s-bins
 k8s-bins: ## Build etcd and the Kubernetes components into bin/k8s (cached).
 	hack/build-k8s.sh $(K8S_BIN)
+
+.PHONY: node-tools
+node-tools: ## Build containerd, its runc shim, ctr and the loopback CNI plugin of real nodes into bin/node (cached).
+	hack/build-node-tools.sh $(NODE_BIN)
 
 .PHONY: deps
 deps: ## Install the Debian packages the tests need (root only; no-op when present).
@@ -122,8 +141,15 @@ images: ## Build the controller and node image tarballs into bin/images/ (no con
 	cd hack/images && arch=$$($(GO) env GOARCH) && env -u GOOS -u GOARCH $(GO) run . -go $(GO) \
 		-root $(ROOT) -out $(IMAGES_DIR) -arch $$arch -registry $(IMAGE_REGISTRY) -tag $(IMAGE_TAG) -version $(IMAGE_TAG)
 
+# The test images keep the names that hack/versions.mk gives them
+# (PAUSE_IMAGES, BUSYBOX_IMAGES); IMAGE_REGISTRY and IMAGE_TAG do not apply.
+.PHONY: e2e-images
+e2e-images: ## Build the test images of real nodes and e2e tests (pause, busybox) into bin/images/.
+	cd hack/images && arch=$$($(GO) env GOARCH) && env -u GOOS -u GOARCH $(GO) run . -go $(GO) \
+		-root $(ROOT) -out $(IMAGES_DIR) -arch $$arch -images pause,busybox
+
 .PHONY: test-images
-test-images: ## Run the image builder's tests (builds both images; the chroot checks need root).
+test-images: ## Run the image builder's tests (builds every image twice; the chroot checks need root).
 	cd hack/images && $(GO) vet ./... && $(GO) test $(GOTEST_FLAGS) ./...
 
 ##@ Tools

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that Plinth's node and control-plane tests use.
+# Installs the Debian packages that Plinth's node and control-plane tests use,
+# and those that real nodes (kubelet + containerd, `make node-tools`) need.
 # Idempotent: when every command is already on PATH it does nothing. Needs root
 # to install; without root it only reports what is missing.
 set -euo pipefail
@@ -15,7 +16,14 @@ declare -A packages=(
 	[findmnt]=util-linux
 	[fsfreeze]=util-linux
 	[ip]=iproute2
+	# kube-proxy's nftables mode runs nft; its conntrack cleanup uses netlink,
+	# not the conntrack tool.
 	[nft]=nftables
+	# Real nodes: containerd's runc shim runs runc; the node harness enters
+	# each node's namespaces with nsenter and unshare.
+	[runc]=runc
+	[nsenter]=util-linux
+	[unshare]=util-linux
 	[ping]=iputils-ping
 	[iperf3]=iperf3
 	[git]=git

@@ -29,6 +29,7 @@ ROLES=(
 	"plinth-controller-snapshot-controller ./controllers/snapshot"
 	"plinth-controller-snapshotschedule ./controllers/snapshotschedule"
 	"plinth-selftest ./cmd/plinth-controller/selftest"
+	"plinth-uninstall ./cmd/plinth-controller/uninstall"
 	"plinth-node ./cmd/plinth-node/app;./controllers/provisioning;./controllers/snapshotcontent;./controllers/expansion;./controllers/storagepool;./controllers/capacity;./cni-plugin/agent"
 )
 

@@ -15,3 +15,21 @@ KUSTOMIZE_VERSION ?= v5.8.1
 SETUP_ENVTEST_VERSION ?= release-0.24
 # go-containerregistry (the image builder, `make images`) is pinned in
 # hack/images/go.mod, its own module.
+
+# The binaries of a real node besides the kubelet, built by
+# hack/build-node-tools.sh into bin/node/ (`make node-tools`): containerd,
+# containerd-shim-runc-v2 and ctr at this containerd release. The loopback CNI
+# plugin built there and put into the plinth-node image is the version of
+# github.com/containernetworking/plugins that the main go.mod requires (not
+# repeated here). runc is Debian's (hack/install-deps.sh).
+CONTAINERD_VERSION ?= v2.4.2
+
+# Test images that hack/images builds offline (`make e2e-images`), for real
+# nodes and the e2e suites: each value lists the names that the one image
+# gets. Kubernetes v1.36's e2e framework, kubeadm and containerd
+# $(CONTAINERD_VERSION)'s default sandbox image all use pause:3.10.2; 3.10.1
+# is kept for node configs that pin it. The busybox name is the e2e
+# framework's default storage test image (test/utils/image/manifest.go); its
+# content is Debian's busybox-static.
+PAUSE_IMAGES ?= registry.k8s.io/pause:3.10.1 registry.k8s.io/pause:3.10.2
+BUSYBOX_IMAGES ?= registry.k8s.io/e2e-test-images/busybox:1.37.0-1

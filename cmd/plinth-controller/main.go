@@ -6,6 +6,7 @@
 //
 //	plinth-controller selftest ...         the chart's `helm test` (package selftest)
 //	plinth-controller label-namespace ...  the chart's Pod Security hook (package nslabel)
+//	plinth-controller uninstall ...        the chart's pre-delete hook (package uninstall)
 //	plinth-controller pause                wait for a signal (the self test's consumer pod)
 package main
 

@@ -12,12 +12,14 @@ import (
 	"github.com/plinth-dev/plinth/cmd/plinth-controller/app"
 	"github.com/plinth-dev/plinth/cmd/plinth-controller/nslabel"
 	"github.com/plinth-dev/plinth/cmd/plinth-controller/selftest"
+	"github.com/plinth-dev/plinth/cmd/plinth-controller/uninstall"
 )
 
 // subcommands are the helper commands; each returns the exit code.
 var subcommands = map[string]func(args []string) int{
 	"selftest":        runSelfTest,
 	"label-namespace": runLabelNamespace,
+	"uninstall":       runUninstall,
 	"pause":           runPause,
 }
 
@@ -47,6 +49,18 @@ func runLabelNamespace(args []string) int {
 		}
 		fmt.Printf("namespace %s labelled %s\n", *namespace, labels)
 		return nil
+	})
+}
+
+func runUninstall(args []string) int {
+	fs := flag.NewFlagSet("uninstall", flag.ContinueOnError)
+	o := uninstall.Options{Out: os.Stdout}
+	o.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	return withClient("uninstall", func(ctx context.Context, c client.Client) error {
+		return uninstall.Run(ctx, c, o)
 	})
 }
 

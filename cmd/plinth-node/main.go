@@ -5,15 +5,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -21,8 +22,8 @@ import (
 	"github.com/plinth-dev/plinth/cmd/plinth-node/app"
 	"github.com/plinth-dev/plinth/cni-plugin/agent"
 	"github.com/plinth-dev/plinth/csi-driver/driver"
+	"github.com/plinth-dev/plinth/csi-driver/hostmount"
 	"github.com/plinth-dev/plinth/csi-driver/registration"
-	"github.com/plinth-dev/plinth/csi-driver/topology"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -53,6 +54,9 @@ func parseFlags() *flags {
 	flag.Int64Var(&p.MaxVolumesPerNode, "max-volumes-per-node", 0, "Volume limit reported to the scheduler; 0 means none.")
 	flag.StringVar(&p.MetricsAddress, "csi-metrics-address", ":9808", "Address of the CSI operation metrics; empty disables them.")
 	flag.StringVar(&f.cfg.Namespace, "namespace", envOr("POD_NAMESPACE", "plinth-system"), "Namespace of Plinth, home of the CSIStorageCapacity objects.")
+	flag.StringVar(&f.cfg.DaemonSet, "daemonset", "", "plinth-node's DaemonSet in --namespace, watched for the uninstall request of the Helm chart; empty disables it.")
+	flag.StringVar(&f.cfg.PodName, "pod-name", os.Getenv("POD_NAME"), "This pod's name, on which the node reports its uninstall cleanup (default $POD_NAME).")
+	flag.StringVar(&f.cfg.HostMountNS, "host-mount-namespace", hostmount.DefaultHostMountNS, "The host's mount namespace, where the uninstall releases the pool directory.")
 	flag.StringVar(&f.cfg.MetricsAddress, "metrics-address", ":9809", "Address of the controllers' metrics; 0 disables them.")
 	flag.StringVar(&f.cfg.HealthAddress, "health-address", ":9810", "Address of the liveness and readiness probes; 0 disables them.")
 	flag.IntVar(&f.cfg.Workers, "workers", 16, "Claims and snapshots handled in parallel.")
@@ -66,8 +70,9 @@ func parseFlags() *flags {
 func (f *flags) bindNetworkFlags() {
 	n := &f.network
 	flag.BoolVar(&f.networkOn, "network", true, "Run the pod network agent (CNI config, routes, masquerade).")
-	flag.BoolVar(&f.cleanupNetwork, "cleanup-network", false, "Remove everything the network agent installed on this node, then exit.")
-	flag.StringVar(&f.clusterCIDRs, "cluster-cidrs", "", "Comma-separated pod CIDRs of the cluster (a ClusterNetwork overrides them).")
+	flag.BoolVar(&f.cleanupNetwork, "cleanup-network", false, "Remove everything the network agent installed on this node, the IPAM store included, then exit.")
+	flag.StringVar(&f.clusterCIDRs, "cluster-cidrs", "", "Comma-separated pod CIDRs of the cluster, kept from masquerade (a ClusterNetwork overrides them; "+
+		"unset: kubeadm's podSubnet if readable, else the union of the Nodes' pod CIDRs).")
 	flag.StringVar(&f.mode, "network-mode", string(agent.ModeAuto), "Inter-node data path: auto, host-gw or vxlan (a ClusterNetwork overrides it).")
 	flag.BoolVar(&n.Masquerade, "masquerade", true, "Masquerade pod traffic leaving the cluster CIDRs (a ClusterNetwork overrides it).")
 	flag.IntVar(&n.PodMTU, "pod-mtu", 0, "Pod interface MTU; 0 derives it from the node's network.")
@@ -77,6 +82,9 @@ func (f *flags) bindNetworkFlags() {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "prepare-host" {
+		os.Exit(prepareHost(os.Args[2:]))
+	}
 	if len(os.Args) > 1 && os.Args[1] == "install-cni" {
 		os.Exit(installCNI(os.Args[2:]))
 	}
@@ -110,24 +118,23 @@ func run(f *flags) error {
 	if err != nil {
 		return fmt.Errorf("failed to load the Kubernetes client configuration: %w", err)
 	}
-	clientset, err := kubernetes.NewForConfig(restConfig)
-	if err != nil {
-		return fmt.Errorf("failed to create the Kubernetes client: %w", err)
-	}
+	// The node's zone and region are watched by app.Run, through the
+	// manager's Node informer, for the driver and the controllers alike.
 	f.cfg.RestConfig, f.cfg.QPS = restConfig, float32(f.qps)
-	f.cfg.Plugin.Topology = topology.FromNodeLabels(clientset, f.cfg.Plugin.NodeName)
 	if f.networkOn {
 		f.cfg.Network = &f.network
 	}
 	return app.Run(ctx, f.cfg)
 }
 
+// cleanupNetwork is the uninstall of the pod network from this node; pods
+// still running keep their addresses in the kernel (see agent.Uninstall).
 func cleanupNetwork(ctx context.Context, cfg agent.Config) error {
 	a, err := agent.New(cfg)
 	if err != nil {
 		return fmt.Errorf("failed to create the network agent: %w", err)
 	}
-	return a.Cleanup(ctx)
+	return a.Uninstall(ctx)
 }
 
 func envOr(name, def string) string {
@@ -138,12 +145,15 @@ func envOr(name, def string) string {
 }
 
 // installCNI is `plinth-node install-cni`, the node pod's init container:
-// it installs the plinth-cni binary into the host's CNI bin dir and exits.
+// it installs the plinth-cni binary into the host's CNI bin dir, and the
+// loopback plugin when the host has none, then exits.
 func installCNI(args []string) int {
-	fs := flag.NewFlagSet("install-cni", flag.ContinueOnError)
-	binary := fs.String("cni-plugin-binary", "/usr/local/bin/plinth-cni", "The plinth-cni binary to install.")
-	binDir := fs.String("cni-bin-dir", agent.DefaultCNIBinDir, "Directory the container runtime runs CNI plugins from.")
-	if err := fs.Parse(args); err != nil {
+	flags := flag.NewFlagSet("install-cni", flag.ContinueOnError)
+	binary := flags.String("cni-plugin-binary", "/usr/local/bin/plinth-cni", "The plinth-cni binary to install.")
+	loopback := flags.String("loopback-binary", "/usr/local/bin/loopback",
+		"The reference loopback plugin, installed when the CNI bin dir has none (and then removed by --cleanup-network); empty disables.")
+	binDir := flags.String("cni-bin-dir", agent.DefaultCNIBinDir, "Directory the container runtime runs CNI plugins from.")
+	if err := flags.Parse(args); err != nil {
 		return 2
 	}
 	if err := agent.InstallPlugin(*binary, *binDir); err != nil {
@@ -151,5 +161,32 @@ func installCNI(args []string) int {
 		return 1
 	}
 	fmt.Printf("installed %s into %s\n", *binary, *binDir)
+	if err := installLoopback(*loopback, *binDir); err != nil {
+		fmt.Fprintf(os.Stderr, "install-cni: %v\n", err)
+		return 1
+	}
 	return 0
+}
+
+// installLoopback installs the loopback plugin unless disabled (empty
+// binary) or already present. A binary missing from the image is only
+// reported: it costs pod networking, and failing would keep storage down too.
+func installLoopback(binary, binDir string) error {
+	if binary == "" {
+		return nil
+	}
+	if _, err := os.Stat(binary); errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "install-cni: not installing the loopback plugin: %v\n", err)
+		return nil
+	}
+	installed, err := agent.InstallLoopback(binary, binDir)
+	if err != nil {
+		return err
+	}
+	if installed {
+		fmt.Printf("installed %s into %s\n", binary, binDir)
+	} else {
+		fmt.Printf("kept the loopback plugin already in %s\n", binDir)
+	}
+	return nil
 }

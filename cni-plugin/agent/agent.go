@@ -54,8 +54,12 @@ type Config struct {
 	// NodeName is the Node the agent runs on.
 	NodeName string
 	// ClusterCIDRs are the cluster's pod CIDRs; traffic from them to
-	// anywhere else is masqueraded.
+	// anywhere else is masqueraded. Empty derives them from the Nodes: the
+	// union of every Node's pod CIDRs, following the Node watch.
 	ClusterCIDRs []string
+	// ClusterCIDRSource says where ClusterCIDRs came from, for logs and
+	// Events; empty with ClusterCIDRs set means the flag.
+	ClusterCIDRSource CIDRSource
 	// Mode picks the inter-node data path.
 	Mode Mode
 	// Masquerade enables source NAT for traffic leaving the cluster CIDRs.
@@ -104,10 +108,12 @@ const (
 )
 
 // Agent programs the node's pod network. Its methods must run in the
-// network namespace the agent manages (the host's, in production).
+// network namespace the agent manages (the host's, in production), one at a
+// time.
 type Agent struct {
 	cfg          Config
 	clusterCIDRs []netip.Prefix
+	nft          nftables
 }
 
 // New validates cfg, applies defaults and returns an Agent.
@@ -130,8 +136,8 @@ func New(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to configure agent: ClusterCIDRs: %w", err)
 	}
-	if cfg.Masquerade && len(cidrs) == 0 {
-		return nil, errors.New("failed to configure agent: Masquerade needs ClusterCIDRs")
+	if len(cidrs) > 0 && cfg.ClusterCIDRSource == "" {
+		cfg.ClusterCIDRSource = CIDRSourceFlag
 	}
 	return &Agent{cfg: cfg, clusterCIDRs: cidrs}, nil
 }
@@ -183,41 +189,39 @@ func (a *Agent) ConflistPath() string {
 // without writing the conflist while this node has no pod CIDRs, so the
 // runtime keeps reporting the network as not ready.
 func (a *Agent) Sync(ctx context.Context, nodes []corev1.Node) error {
-	logger := log.FromContext(ctx).WithValues("node", a.cfg.NodeName)
-	self, peers, err := splitNodes(a.cfg.NodeName, nodes)
-	if err != nil {
-		return err
-	}
-	if len(self.podCIDRs) == 0 {
-		logger.Info("waiting for pod CIDRs")
-		return nil
-	}
-	if err := a.syncRoutes(ctx, self, peers); err != nil {
-		return err
-	}
-	if err := a.syncMasquerade(); err != nil {
-		return err
-	}
-	if err := a.installPlugin(); err != nil {
-		return err
-	}
-	if err := a.writeConflist(self); err != nil {
-		return err
-	}
-	return a.writeState(self)
+	_, err := a.sync(ctx, nodes)
+	return err
 }
 
-// Cleanup removes what the agent added: routes, the VXLAN device, the
-// nftables table, the conflist, the state file and the plugin binary.
-// Pods still running keep their addresses in the IPAM store.
-func (a *Agent) Cleanup(ctx context.Context) error {
-	log.FromContext(ctx).Info("removing pod network configuration", "node", a.cfg.NodeName)
-	return errors.Join(
-		removeFile(a.cfg.StateFile),
-		removeFile(a.ConflistPath()),
-		removeFile(filepath.Join(a.cfg.CNIBinDir, pluginBinaryName)),
-		deleteOwnRoutes(nil),
-		a.deleteVXLAN(),
-		a.deleteMasquerade(),
-	)
+// sync is Sync that also tells whether the node was programmed, which it is
+// not while it waits for its pod CIDRs.
+func (a *Agent) sync(ctx context.Context, nodes []corev1.Node) (bool, error) {
+	self, peers, err := splitNodes(a.cfg.NodeName, nodes)
+	if err != nil {
+		return false, err
+	}
+	if len(self.podCIDRs) == 0 {
+		log.FromContext(ctx).Info("waiting for pod CIDRs", "node", a.cfg.NodeName)
+		return false, nil
+	}
+	if err := a.syncRoutes(ctx, self, peers); err != nil {
+		return false, err
+	}
+	cidrs, _ := a.ClusterCIDRs(nodes)
+	if err := a.syncMasquerade(ctx, cidrs); err != nil {
+		return false, err
+	}
+	if err := a.installPlugin(); err != nil {
+		return false, err
+	}
+	if err := a.writeConflist(self); err != nil {
+		return false, err
+	}
+	return true, a.writeState(self)
 }
+
+// DataDir is the directory of the plugin's IPAM store.
+func (a *Agent) DataDir() string { return a.cfg.DataDir }
+
+// StateFile is the agent's readiness file, which the plugin's STATUS reads.
+func (a *Agent) StateFile() string { return a.cfg.StateFile }

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -21,7 +23,7 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		{"missing node name", Config{}},
 		{"unknown mode", Config{NodeName: "n", Mode: "bgp"}},
 		{"bad cluster CIDR", Config{NodeName: "n", ClusterCIDRs: []string{"10.0.0.0/99"}}},
-		{"masquerade without cluster CIDRs", Config{NodeName: "n", Masquerade: true}},
+		{"unknown checksum offload", Config{NodeName: "n", VXLANChecksumOffload: "maybe"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -29,6 +31,57 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 				t.Error("New accepted an invalid config")
 			}
 		})
+	}
+}
+
+// The Helm chart's defaults: masquerade on, no cluster CIDRs anywhere. The
+// agent derives them from the Nodes instead of refusing to start (issue #10).
+func TestNewAcceptsMasqueradeWithoutClusterCIDRs(t *testing.T) {
+	a, err := New(Config{NodeName: "n1", Masquerade: true})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	nodes := []corev1.Node{testNode("n1", "10.244.1.0/24", "fd00:1::/64"), testNode("n2", "10.244.2.0/24")}
+	cidrs, source := a.ClusterCIDRs(nodes)
+	if source != CIDRSourceNodes || fmt.Sprint(cidrs) != "[10.244.1.0/24 10.244.2.0/24 fd00:1::/64]" {
+		t.Errorf("ClusterCIDRs = %v from %s, want the Nodes' pod CIDRs", cidrs, source)
+	}
+}
+
+func TestClusterCIDRs(t *testing.T) {
+	nodes := []corev1.Node{testNode("n1", "10.244.1.0/24"), testNode("n2", "10.244.0.0/16"), testNode("n3", "10.244.1.0/24", "fd00::/64")}
+	tests := []struct {
+		name       string
+		cfg        Config
+		want       string
+		wantSource CIDRSource
+	}{
+		{"flag", Config{ClusterCIDRs: []string{"10.0.0.0/8"}}, "[10.0.0.0/8]", CIDRSourceFlag},
+		{"resolved elsewhere", Config{ClusterCIDRs: []string{"10.0.0.0/8"}, ClusterCIDRSource: CIDRSourceKubeadm}, "[10.0.0.0/8]", CIDRSourceKubeadm},
+		{"nodes, nested and duplicate blocks merged", Config{}, "[10.244.0.0/16 fd00::/64]", CIDRSourceNodes},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.NodeName = "n1"
+			a, err := New(tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cidrs, source := a.ClusterCIDRs(nodes); fmt.Sprint(cidrs) != tt.want || source != tt.wantSource {
+				t.Errorf("ClusterCIDRs = %v from %s, want %s from %s", cidrs, source, tt.want, tt.wantSource)
+			}
+		})
+	}
+}
+
+func TestOutermostLeavesNoOverlap(t *testing.T) {
+	in := []netip.Prefix{
+		netip.MustParsePrefix("10.1.0.0/24"), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("11.0.0.0/24"), netip.MustParsePrefix("11.0.1.0/24"), netip.MustParsePrefix("fd00::/48"),
+		netip.MustParsePrefix("fd00:0:0:1::/64"), netip.MustParsePrefix("9.0.0.0/8"),
+	}
+	if got := fmt.Sprint(outermost(in)); got != "[9.0.0.0/8 10.0.0.0/8 11.0.0.0/24 11.0.1.0/24 fd00::/48]" {
+		t.Errorf("outermost = %s", got)
 	}
 }
 

@@ -80,27 +80,6 @@ func (a *Agent) writeState(self nodeInfo) error {
 	return writeFileAtomic(a.cfg.StateFile, data, 0o644)
 }
 
-// installPlugin copies the plugin binary into the CNI bin dir unless it is
-// already there; an empty PluginBinary leaves installation to someone else.
-func (a *Agent) installPlugin() error {
-	if a.cfg.PluginBinary == "" {
-		return nil
-	}
-	return InstallPlugin(a.cfg.PluginBinary, a.cfg.CNIBinDir)
-}
-
-// InstallPlugin copies the plugin binary into binDir as plinth-cni,
-// atomically, leaving an identical copy alone. The node's init container
-// runs it (plinth-node install-cni) so the plugin is in place before the
-// agent writes the config that makes the runtime call it.
-func InstallPlugin(binary, binDir string) error {
-	data, err := os.ReadFile(binary)
-	if err != nil {
-		return fmt.Errorf("failed to read plugin binary: %w", err)
-	}
-	return writeFileAtomic(filepath.Join(binDir, pluginBinaryName), data, 0o755)
-}
-
 // writeFileAtomic replaces path with data so that readers see the old or
 // the new content, never a partial file (a runtime may execute the binary
 // or read the conflist at any moment). Identical content is left alone, so

@@ -8,25 +8,48 @@
 //     peer's InternalIP when the peer is on a directly connected subnet
 //     (host-gw), or through a VXLAN device otherwise (mode auto picks per
 //     peer; host-gw and vxlan force one data path);
-//   - masquerades pod traffic that leaves the cluster CIDRs, in an nftables
-//     table of its own that is replaced atomically;
+//   - masquerades pod traffic that leaves the cluster CIDRs, in the nftables
+//     table "inet plinth" of its own (through knftables): a nat chain whose
+//     rules match interval sets of the cluster CIDRs, one per IP family.
+//     The sets are updated in place, so rules, their handles and counters
+//     survive, and chains of other parts of the agent in the same table are
+//     left alone;
 //   - installs the plinth-cni binary into the CNI bin dir and writes
 //     10-plinth.conflist (cniVersion 1.1.0) into the CNI conf dir, both
 //     atomically and only once the routes are in place;
 //   - writes its state file last, which turns the plugin's STATUS ready.
 //
+// The cluster CIDRs come from the first source that has them (see
+// ClusterSettings): the ClusterNetwork "default", the --cluster-cidrs flag,
+// kubeadm's ClusterConfiguration, and otherwise the union of every Node's
+// pod CIDRs, which follows the Nodes as they come and go.
+//
 // Sync is a function of the node list and the kernel state, so it can be
 // driven without an API server (the multi-node tests do so in network
 // namespaces). Reconciler wires it to controller-runtime: every Node event
-// re-runs Sync over the cached Node list. Cleanup removes everything the
-// agent added.
+// re-runs Sync over the cached Node list. A failure never stops the process
+// (storage runs in it too): the reconciler retries with backoff and reports
+// the failure through its readiness check and an Event on the Node.
+//
+// Sweeper releases the IPAM reservations of sandboxes the runtime never
+// deleted, by comparing them with the pods bound to the node.
+//
+// Cleanup removes everything the agent added to the node, and Uninstall the
+// IPAM store too, even with pods still holding addresses.
+// InstallPlugin and InstallLoopback put the binaries in place before the
+// agent runs (plinth-node install-cni).
 //
 // Wiring into plinth-node:
 //
-//	a, err := agent.New(agent.Config{NodeName: nodeName, ClusterCIDRs: cidrs, PluginBinary: "/plinth-cni"})
-//	if err != nil { ... }
-//	if err := (&agent.Reconciler{Client: mgr.GetClient(), Agent: a}).SetupWithManager(mgr); err != nil { ... }
+//	a, err := agent.New(agent.Config{NodeName: nodeName, Masquerade: true, PluginBinary: "/plinth-cni"})
+//	if err != nil { ... } // invalid flags
+//	r := &agent.Reconciler{Client: mgr.GetClient(), Agent: a, Resolve: agent.ClusterSettings(mgr.GetAPIReader())}
+//	if err := r.SetupWithManager(mgr); err != nil { ... }
+//	if err := mgr.AddReadyzCheck("network", r.ReadyzCheck); err != nil { ... }
+//	if err := a.NewSweeper().SetupWithManager(mgr); err != nil { ... }
 //
-// The manager's cache must watch Nodes (cluster-scoped get/list/watch RBAC on
-// nodes, declared by the Reconciler's kubebuilder markers).
+// The RBAC the agent needs is declared by kubebuilder markers in this
+// package: Nodes (get/list/watch), Pods (get/list/watch; the sweeper caches
+// only its node's), the ClusterNetwork and kubeadm's ConfigMap (get), and
+// Events.
 package agent

@@ -16,7 +16,6 @@ func Example() {
 	}
 	a, err := agent.New(agent.Config{
 		NodeName:     os.Getenv("NODE_NAME"),
-		ClusterCIDRs: []string{"10.244.0.0/16", "fd00:10:244::/48"},
 		Mode:         agent.ModeAuto,
 		Masquerade:   true,
 		PluginBinary: "/usr/local/bin/plinth-cni",
@@ -24,7 +23,19 @@ func Example() {
 	if err != nil {
 		os.Exit(1)
 	}
-	if err := (&agent.Reconciler{Client: mgr.GetClient(), Agent: a}).SetupWithManager(mgr); err != nil {
+	r := &agent.Reconciler{
+		Client:   mgr.GetClient(),
+		Agent:    a,
+		Resolve:  agent.ClusterSettings(mgr.GetAPIReader()),
+		Recorder: mgr.GetEventRecorder("plinth-network-agent"),
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		os.Exit(1)
+	}
+	if err := mgr.AddReadyzCheck("network", r.ReadyzCheck); err != nil {
+		os.Exit(1)
+	}
+	if err := a.NewSweeper().SetupWithManager(mgr); err != nil {
 		os.Exit(1)
 	}
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {

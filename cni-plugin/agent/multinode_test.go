@@ -21,7 +21,6 @@ import (
 
 	"github.com/plinth-dev/plinth/cni-plugin/agent"
 	"github.com/plinth-dev/plinth/cni-plugin/internal/netnstest"
-	"github.com/plinth-dev/plinth/cni-plugin/ipam"
 	"github.com/plinth-dev/plinth/cni-plugin/plugin"
 	"github.com/plinth-dev/plinth/test/prereq"
 )
@@ -195,17 +194,33 @@ func (c *cluster) nodeList() []corev1.Node {
 
 func (c *cluster) startAgents(t testing.TB, mode agent.Mode) {
 	t.Helper()
+	c.startAgentsWith(t, mode, nil)
+}
+
+// startAgentsWith starts the agents with their configs changed by edit.
+func (c *cluster) startAgentsWith(t testing.TB, mode agent.Mode, edit func(*agent.Config)) {
+	t.Helper()
 	for _, n := range c.nodes {
-		a, err := agent.New(n.config(mode))
+		cfg := n.config(mode)
+		if edit != nil {
+			edit(&cfg)
+		}
+		a, err := agent.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		n.agent = a
 		// Clean up the agent even if the test fails half-way.
 		t.Cleanup(func() { _ = n.netns.Do(func(ns.NetNS) error { return a.Cleanup(context.Background()) }) })
-		if err := n.netns.Do(func(ns.NetNS) error { return a.Sync(context.Background(), c.nodeList()) }); err != nil {
-			t.Fatalf("Sync on %s: %v", n.name, err)
-		}
+		n.sync(t, c.nodeList())
+	}
+}
+
+// sync runs the node's agent over nodes.
+func (n *simNode) sync(t testing.TB, nodes []corev1.Node) {
+	t.Helper()
+	if err := n.netns.Do(func(ns.NetNS) error { return n.agent.Sync(context.Background(), nodes) }); err != nil {
+		t.Fatalf("Sync on %s: %v", n.name, err)
 	}
 }
 
@@ -236,31 +251,43 @@ func (n *simNode) pluginConf(t testing.TB) []byte {
 
 func (c *cluster) addPods(t testing.TB, perNode int) {
 	t.Helper()
-	p := &plugin.Plugin{}
 	for _, n := range c.nodes {
-		conf := n.pluginConf(t)
-		for i := range perNode {
-			pod := simPod{id: fmt.Sprintf("%s-pod-%d", n.name, i), netns: netnstest.NewNS(t)}
-			args := &skel.CmdArgs{ContainerID: pod.id, Netns: pod.netns.Path(), IfName: "eth0", StdinData: conf}
-			var res types.Result
-			err := n.netns.Do(func(ns.NetNS) error {
-				var err error
-				res, _, err = testutils.CmdAddWithArgs(args, func() error { return p.Add(args) })
-				return err
-			})
-			if err != nil {
-				t.Fatalf("ADD %s: %v", pod.id, err)
-			}
-			cur, err := current.NewResultFromResult(res)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, ip := range cur.IPs {
-				pod.ips = append(pod.ips, ip.Address.IP.String())
-			}
-			n.pods = append(n.pods, pod)
-		}
+		n.addPods(t, perNode)
 	}
+}
+
+// addPods attaches count more pods to the node.
+func (n *simNode) addPods(t testing.TB, count int) {
+	t.Helper()
+	for range count {
+		n.attach(t, "")
+	}
+}
+
+// attach adds a pod to the node with the given CNI_ARGS, as the runtime
+// does on ADD.
+func (n *simNode) attach(t testing.TB, cniArgs string) simPod {
+	t.Helper()
+	pod := simPod{id: fmt.Sprintf("%s-pod-%d", n.name, len(n.pods)), netns: netnstest.NewNS(t)}
+	args := &skel.CmdArgs{ContainerID: pod.id, Netns: pod.netns.Path(), IfName: "eth0", Args: cniArgs, StdinData: n.pluginConf(t)}
+	var res types.Result
+	err := n.netns.Do(func(ns.NetNS) error {
+		var err error
+		res, _, err = testutils.CmdAddWithArgs(args, func() error { return (&plugin.Plugin{}).Add(args) })
+		return err
+	})
+	if err != nil {
+		t.Fatalf("ADD %s: %v", pod.id, err)
+	}
+	cur, err := current.NewResultFromResult(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ip := range cur.IPs {
+		pod.ips = append(pod.ips, ip.Address.IP.String())
+	}
+	n.pods = append(n.pods, pod)
+	return pod
 }
 
 func (c *cluster) pingAll(t testing.TB) {
@@ -320,17 +347,13 @@ func (n *simNode) assertNothingLeft(t testing.TB) {
 		t.Errorf("%s: nftables table left behind:\n%s", n.name, tables)
 	}
 	cfg := n.config("")
-	for _, f := range []string{filepath.Join(cfg.CNIConfDir, "10-plinth.conflist"), cfg.StateFile, filepath.Join(cfg.CNIBinDir, "plinth-cni")} {
+	for _, f := range []string{
+		filepath.Join(cfg.CNIConfDir, "10-plinth.conflist"), cfg.StateFile, filepath.Join(cfg.CNIBinDir, "plinth-cni"),
+		filepath.Join(cfg.CNIBinDir, "loopback"), cfg.DataDir,
+	} {
 		if _, err := os.Stat(f); !os.IsNotExist(err) {
 			t.Errorf("%s: %s left behind", n.name, f)
 		}
-	}
-	store, err := ipam.Open(cfg.DataDir, agent.DefaultNetworkName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if allocs, err := store.List(); err != nil || len(allocs) != 0 {
-		t.Errorf("%s: reservations left behind: %v %v", n.name, allocs, err)
 	}
 }
 

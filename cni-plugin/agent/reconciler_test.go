@@ -8,6 +8,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/ns"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -32,7 +33,8 @@ func TestReconcilerSyncsFromTheNodeList(t *testing.T) {
 	}
 	n.agent = a
 	t.Cleanup(func() { _ = n.netns.Do(func(ns.NetNS) error { return a.Cleanup(context.Background()) }) })
-	r := &agent.Reconciler{Client: builder.Build(), Agent: a}
+	rec := events.NewFakeRecorder(10)
+	r := &agent.Reconciler{Client: builder.Build(), Agent: a, Recorder: rec}
 	req := ctrl.Request{NamespacedName: types.NamespacedName{Name: "node-2"}}
 	var res ctrl.Result
 	err = n.netns.Do(func(ns.NetNS) error {
@@ -49,6 +51,10 @@ func TestReconcilerSyncsFromTheNodeList(t *testing.T) {
 	if _, err := os.Stat(a.ConflistPath()); err != nil {
 		t.Errorf("conflist not written: %v", err)
 	}
+	if err := r.ReadyzCheck(nil); err != nil {
+		t.Errorf("not ready after a successful sync: %v", err)
+	}
+	wantEvents(t, rec, "Normal ClusterCIDRs cluster CIDRs from flag", "Normal NetworkReady")
 	c.nodes = c.nodes[:1]
 	c.tearDown(t)
 }

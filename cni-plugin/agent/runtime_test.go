@@ -16,8 +16,10 @@ import (
 )
 
 // TestRuntimeDrivesTheInstalledPlugin plays the container runtime with
-// libcni: it loads the conflist the agent wrote and executes the plugin
-// binary the agent installed, for every verb.
+// libcni on a node whose only CNI is Plinth: it sets the pod's lo up with
+// the loopback plugin install-cni put there (issue #10: "failed to find
+// plugin loopback"), loads the conflist the agent wrote and executes the
+// plugin binary the agent installed, for every verb.
 func TestRuntimeDrivesTheInstalledPlugin(t *testing.T) {
 	prereq.Root(t)
 	prereq.Commands(t, "ip", "ping", "nft")
@@ -30,6 +32,13 @@ func TestRuntimeDrivesTheInstalledPlugin(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.PluginBinary = bin
+	loopback, err := netnstest.BuildBinary(t.TempDir(), netnstest.LoopbackPackage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if installed, err := agent.InstallLoopback(loopback, cfg.CNIBinDir); err != nil || !installed {
+		t.Fatalf("InstallLoopback = %v, %v", installed, err)
+	}
 	a, err := agent.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +48,13 @@ func TestRuntimeDrivesTheInstalledPlugin(t *testing.T) {
 	ctx := context.Background()
 	runtime := libcni.NewCNIConfigWithCacheDir([]string{cfg.CNIBinDir}, t.TempDir(), nil)
 	pod := netnstest.NewNS(t)
+	netnstest.MustRun(t, pod, "ip", "link", "set", "lo", "down") // as a new sandbox has it
 	rt := &libcni.RuntimeConf{ContainerID: "runtime-pod", NetNS: pod.Path(), IfName: "eth0"}
+	lo := &libcni.RuntimeConf{ContainerID: rt.ContainerID, NetNS: pod.Path(), IfName: "lo"}
+	loConf, err := libcni.NetworkPluginConfFromBytes([]byte(`{"cniVersion": "1.1.0", "name": "cni-loopback", "type": "loopback"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	err = n.netns.Do(func(ns.NetNS) error {
 		if err := a.Sync(ctx, c.nodeList()); err != nil {
@@ -51,6 +66,9 @@ func TestRuntimeDrivesTheInstalledPlugin(t *testing.T) {
 		}
 		if err := runtime.GetStatusNetworkList(ctx, list); err != nil {
 			t.Errorf("STATUS: %v", err)
+		}
+		if _, err := runtime.AddNetwork(ctx, loConf, lo); err != nil {
+			return fmt.Errorf("loopback ADD: %w", err)
 		}
 		res, err := runtime.AddNetworkList(ctx, list, rt)
 		if err != nil {
@@ -71,6 +89,9 @@ func TestRuntimeDrivesTheInstalledPlugin(t *testing.T) {
 		}
 		if err := runtime.DelNetworkList(ctx, list, rt); err != nil {
 			t.Errorf("DEL: %v", err)
+		}
+		if err := runtime.DelNetwork(ctx, loConf, lo); err != nil {
+			t.Errorf("loopback DEL: %v", err)
 		}
 		return runtime.GCNetworkList(ctx, list, &libcni.GCArgs{})
 	})

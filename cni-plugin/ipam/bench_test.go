@@ -16,12 +16,12 @@ func BenchmarkAllocateRelease(b *testing.B) {
 	}
 	ranges := []netip.Prefix{v4, v6}
 	for i := range 200 {
-		if _, err := s.Allocate(key(i), ranges); err != nil {
+		if _, err := s.Allocate(key(i), ranges, ipam.Pod{}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	for b.Loop() {
-		if _, err := s.Allocate(key(-1), ranges); err != nil {
+		if _, err := s.Allocate(key(-1), ranges, ipam.Pod{}); err != nil {
 			b.Fatal(err)
 		}
 		if err := s.Release(key(-1)); err != nil {

@@ -8,12 +8,16 @@
 //
 // The store is a directory with one file per attachment. The file name holds
 // the attachment's hash and its addresses, so that allocation only lists the
-// directory; the content records the container ID and interface name for
-// humans. A file is written to a temporary name, synced and renamed into
+// directory; the content records the container ID and interface name, the
+// pod the runtime named in CNI_ARGS and the time of the reservation
+// (Reservations reads them; records written before the pod and time were
+// kept read as an unknown pod), so that the node agent can release what a
+// runtime that never called DEL left behind. A file is written to a temporary name, synced and renamed into
 // place, so after a crash an attachment is either fully recorded or absent:
 // there is no half-allocated state. All changes happen under an exclusive
 // flock on the directory's lock file, which the kernel drops if the holder
 // dies. A retried ADD for the same attachment gets the same addresses back;
 // attachments whose ADD never completed are released by DEL or by GC, which
-// keeps only the attachments the runtime lists as valid.
+// keeps only the attachments the runtime lists as valid, or by the node
+// agent's sweep (ReleaseUnchanged) once their pod is gone.
 package ipam

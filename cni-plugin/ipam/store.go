@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -51,9 +52,9 @@ func (s *Store) Dir() string {
 }
 
 // Allocate returns the addresses of key, reserving one address from each
-// range if key has none yet. Calling it again for the same key (a retried
-// ADD) returns the same addresses.
-func (s *Store) Allocate(key Key, ranges []netip.Prefix) (Allocation, error) {
+// range for pod if key has none yet. Calling it again for the same key (a
+// retried ADD) returns the same addresses.
+func (s *Store) Allocate(key Key, ranges []netip.Prefix, pod Pod) (Allocation, error) {
 	var alloc Allocation
 	err := s.withLock(func() error {
 		existing, err := s.scan()
@@ -64,7 +65,7 @@ func (s *Store) Allocate(key Key, ranges []netip.Prefix) (Allocation, error) {
 			alloc = a
 			return nil
 		}
-		alloc, err = s.reserve(key, ranges, existing)
+		alloc, err = s.reserve(key, ranges, pod, existing)
 		return err
 	})
 	return alloc, err
@@ -236,7 +237,7 @@ func (a Allocation) fileName() string {
 }
 
 // reserve picks one free address per range and records the allocation.
-func (s *Store) reserve(key Key, ranges []netip.Prefix, existing map[string]Allocation) (Allocation, error) {
+func (s *Store) reserve(key Key, ranges []netip.Prefix, pod Pod, existing map[string]Allocation) (Allocation, error) {
 	used := make(map[netip.Addr]bool, len(existing))
 	for _, a := range existing {
 		for _, ip := range a.IPs {
@@ -251,7 +252,8 @@ func (s *Store) reserve(key Key, ranges []netip.Prefix, existing map[string]Allo
 		}
 		alloc.IPs = append(alloc.IPs, addr)
 	}
-	if err := s.write(key, alloc); err != nil {
+	rec := record{Key: key, IPs: alloc.IPs, Pod: pod, Created: time.Now().UTC()}
+	if err := s.write(alloc, rec); err != nil {
 		return Allocation{}, err
 	}
 	for _, ip := range alloc.IPs {
@@ -260,15 +262,19 @@ func (s *Store) reserve(key Key, ranges []netip.Prefix, existing map[string]Allo
 	return alloc, nil
 }
 
+// record is the content of an allocation's file. Records written before
+// Pod and Created were kept lack them.
 type record struct {
 	Key
 	IPs []netip.Addr `json:"ips"`
+	Pod
+	Created time.Time `json:"created,omitzero"`
 }
 
 // write records the allocation atomically, so that after a crash it is
 // either fully recorded or absent.
-func (s *Store) write(key Key, alloc Allocation) error {
-	data, err := json.Marshal(record{Key: key, IPs: alloc.IPs})
+func (s *Store) write(alloc Allocation, rec record) error {
+	data, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("failed to encode allocation: %w", err)
 	}

@@ -42,7 +42,7 @@ func TestAllocateGivesOneAddressPerFamily(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := openStore(t).Allocate(key(1), tt.ranges)
+			a, err := openStore(t).Allocate(key(1), tt.ranges, ipam.Pod{})
 			if err != nil {
 				t.Fatalf("Allocate: %v", err)
 			}
@@ -55,18 +55,18 @@ func TestAllocateGivesOneAddressPerFamily(t *testing.T) {
 
 func TestAllocateIsIdempotentPerAttachment(t *testing.T) {
 	s := openStore(t)
-	first, err := s.Allocate(key(1), []netip.Prefix{v4, v6})
+	first, err := s.Allocate(key(1), []netip.Prefix{v4, v6}, ipam.Pod{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := s.Allocate(key(1), []netip.Prefix{v4, v6})
+	again, err := s.Allocate(key(1), []netip.Prefix{v4, v6}, ipam.Pod{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(first) != fmt.Sprint(again) {
 		t.Errorf("retried Allocate = %v, want %v", again, first)
 	}
-	other, err := s.Allocate(ipam.Key{ContainerID: "container-1", IfName: "net1"}, []netip.Prefix{v4})
+	other, err := s.Allocate(ipam.Key{ContainerID: "container-1", IfName: "net1"}, []netip.Prefix{v4}, ipam.Pod{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,11 +77,11 @@ func TestAllocateIsIdempotentPerAttachment(t *testing.T) {
 
 func TestAllocateDoesNotReuseReleasedAddressImmediately(t *testing.T) {
 	s := openStore(t)
-	a, _ := s.Allocate(key(1), []netip.Prefix{v4})
+	a, _ := s.Allocate(key(1), []netip.Prefix{v4}, ipam.Pod{})
 	if err := s.Release(key(1)); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := s.Allocate(key(2), []netip.Prefix{v4})
+	b, _ := s.Allocate(key(2), []netip.Prefix{v4}, ipam.Pod{})
 	if a.IPs[0] == b.IPs[0] {
 		t.Errorf("released %s was handed out again at once", a.IPs[0])
 	}
@@ -91,17 +91,17 @@ func TestAllocateFailsWhenRangeIsFull(t *testing.T) {
 	s := openStore(t)
 	small := netip.MustParsePrefix("10.0.0.0/30") // two usable addresses
 	for i := range 2 {
-		if _, err := s.Allocate(key(i), []netip.Prefix{small}); err != nil {
+		if _, err := s.Allocate(key(i), []netip.Prefix{small}, ipam.Pod{}); err != nil {
 			t.Fatalf("Allocate %d: %v", i, err)
 		}
 	}
-	if _, err := s.Allocate(key(3), []netip.Prefix{small}); !errors.Is(err, ipam.ErrRangeFull) {
+	if _, err := s.Allocate(key(3), []netip.Prefix{small}, ipam.Pod{}); !errors.Is(err, ipam.ErrRangeFull) {
 		t.Fatalf("Allocate on full range: %v, want ErrRangeFull", err)
 	}
 	if err := s.Release(key(0)); err != nil {
 		t.Fatal(err)
 	}
-	a, err := s.Allocate(key(3), []netip.Prefix{small})
+	a, err := s.Allocate(key(3), []netip.Prefix{small}, ipam.Pod{})
 	if err != nil || a.IPs[0] != netip.MustParseAddr("10.0.0.1") {
 		t.Fatalf("Allocate after release = %v, %v; want the freed 10.0.0.1", a, err)
 	}
@@ -109,7 +109,7 @@ func TestAllocateFailsWhenRangeIsFull(t *testing.T) {
 
 func TestReleaseIsIdempotent(t *testing.T) {
 	s := openStore(t)
-	if _, err := s.Allocate(key(1), []netip.Prefix{v4}); err != nil {
+	if _, err := s.Allocate(key(1), []netip.Prefix{v4}, ipam.Pod{}); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -139,7 +139,7 @@ func TestConcurrentAllocationsNeverDuplicate(t *testing.T) {
 				errs[i] = err
 				return
 			}
-			results[i], errs[i] = other.Allocate(key(i), []netip.Prefix{v4, v6})
+			results[i], errs[i] = other.Allocate(key(i), []netip.Prefix{v4, v6}, ipam.Pod{})
 		})
 	}
 	wg.Wait()
@@ -163,7 +163,7 @@ func TestConcurrentAllocationsNeverDuplicate(t *testing.T) {
 func TestGCReleasesOnlyInvalidAttachments(t *testing.T) {
 	s := openStore(t)
 	for i := range 4 {
-		if _, err := s.Allocate(key(i), []netip.Prefix{v4}); err != nil {
+		if _, err := s.Allocate(key(i), []netip.Prefix{v4}, ipam.Pod{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -185,7 +185,7 @@ func TestGCReleasesOnlyInvalidAttachments(t *testing.T) {
 func TestGCKeepsAllocationWhenCleanupFails(t *testing.T) {
 	s := openStore(t)
 	for i := range 2 {
-		if _, err := s.Allocate(key(i), []netip.Prefix{v4}); err != nil {
+		if _, err := s.Allocate(key(i), []netip.Prefix{v4}, ipam.Pod{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -210,7 +210,7 @@ func TestStaleTemporaryFilesAreRemoved(t *testing.T) {
 	if err := os.WriteFile(stale, []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Allocate(key(1), []netip.Prefix{v4}); err != nil {
+	if _, err := s.Allocate(key(1), []netip.Prefix{v4}, ipam.Pod{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
@@ -221,7 +221,7 @@ func TestStaleTemporaryFilesAreRemoved(t *testing.T) {
 func TestAllocationSurvivesReopen(t *testing.T) {
 	dir := t.TempDir()
 	s1, _ := ipam.Open(dir, "plinth")
-	a, err := s1.Allocate(key(1), []netip.Prefix{v4})
+	a, err := s1.Allocate(key(1), []netip.Prefix{v4}, ipam.Pod{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestAllocationSurvivesReopen(t *testing.T) {
 	if err != nil || !found || got.IPs[0] != a.IPs[0] {
 		t.Fatalf("after reopen Get = %v, %v, %v; want %v", got, found, err, a)
 	}
-	b, _ := s2.Allocate(key(2), []netip.Prefix{v4})
+	b, _ := s2.Allocate(key(2), []netip.Prefix{v4}, ipam.Pod{})
 	if b.IPs[0] == a.IPs[0] {
 		t.Fatal("reopened store handed out an allocated address")
 	}

@@ -35,7 +35,7 @@ func (p *Plugin) Add(args *skel.CmdArgs) error {
 		return err
 	}
 	key := keyOf(args)
-	alloc, err := store.Allocate(key, conf.ParsedRanges)
+	alloc, err := store.Allocate(key, conf.ParsedRanges, p.podOf(args.Args))
 	if err != nil {
 		return allocError(err)
 	}

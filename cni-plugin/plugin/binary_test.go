@@ -22,6 +22,7 @@ import (
 	"github.com/containernetworking/plugins/pkg/testutils"
 
 	"github.com/plinth-dev/plinth/cni-plugin/internal/netnstest"
+	"github.com/plinth-dev/plinth/cni-plugin/ipam"
 )
 
 var (
@@ -236,7 +237,7 @@ func TestKilledAddLeavesNothingGCCannotReclaim(t *testing.T) {
 	}
 	n.assertClean(t)
 	// The range is whole again: the addresses of killed ADDs are reusable.
-	addrs, err := n.store(t).Allocate(keyFor("after"), []netip.Prefix{netip.MustParsePrefix(podCIDRv4)})
+	addrs, err := n.store(t).Allocate(keyFor("after"), []netip.Prefix{netip.MustParsePrefix(podCIDRv4)}, ipam.Pod{})
 	if err != nil || !addrs.IPs[0].IsValid() {
 		t.Fatalf("Allocate after GC = %v, %v", addrs, err)
 	}

@@ -10,7 +10,9 @@
 // the host resolves the pod address the same way, so no ARP, NDP or proxy
 // ARP is involved and no address is spent on a gateway. The host end's name
 // is derived from the attachment (container ID, ifname), which lets DEL and
-// GC find it without the pod's network namespace.
+// GC find it without the pod's network namespace. ADD records the pod that
+// CNI_ARGS names (K8S_POD_NAMESPACE, K8S_POD_NAME, K8S_POD_UID) with the
+// reservation, for the node agent's sweep of attachments nobody deleted.
 //
 // Errors are returned as *types.Error with the code the spec assigns, and
 // skel prints them as CNI error JSON; logs go to the plugin's logger only,

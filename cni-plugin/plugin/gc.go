@@ -29,7 +29,7 @@ func (p *Plugin) GC(args *skel.CmdArgs) error {
 		valid = append(valid, ipam.Key{ContainerID: a.ContainerID, IfName: a.IfName})
 	}
 	released, gcErr := store.GC(valid, func(a ipam.Allocation) error {
-		return deleteLink(hostVethName(a.ID))
+		return DeleteHostVeth(a.ID)
 	})
 	for _, a := range released {
 		p.Log.Info("released stale attachment", "id", a.ID, "ips", a.IPs)

@@ -77,6 +77,14 @@ func hostVethName(id string) string {
 	return fmt.Sprintf("%s%s", HostVethPrefix, id[:12])
 }
 
+// DeleteHostVeth removes the host end of the veth pair of the allocation
+// with the given ID, and with it the pod end and the host routes to the
+// pod's addresses; a missing veth is not an error. It acts on the network
+// namespace of the calling thread, the host's in production.
+func DeleteHostVeth(allocationID string) error {
+	return deleteLink(hostVethName(allocationID))
+}
+
 // HostVethPrefix starts the name of every host-side interface the plugin
 // creates.
 const HostVethPrefix = "plx"

@@ -186,7 +186,7 @@ func TestAddRetryAfterCrashReusesTheAllocation(t *testing.T) {
 	pod := netnstest.NewNS(t)
 	// A plugin that died right after reserving leaves exactly this behind.
 	ranges := []netip.Prefix{netip.MustParsePrefix(podCIDRv4), netip.MustParsePrefix(podCIDRv6)}
-	reserved, err := n.store(t).Allocate(ipam.Key{ContainerID: "retry", IfName: "eth0"}, ranges)
+	reserved, err := n.store(t).Allocate(ipam.Key{ContainerID: "retry", IfName: "eth0"}, ranges, ipam.Pod{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestErrorsCarrySpecCodes(t *testing.T) {
 	// Fill the /30 so that the exhaustion case has nowhere to go.
 	full := []netip.Prefix{netip.MustParsePrefix("10.9.0.0/30")}
 	for i := range 2 {
-		if _, err := n.store(t).Allocate(ipam.Key{ContainerID: fmt.Sprint("filler", i), IfName: "eth0"}, full); err != nil {
+		if _, err := n.store(t).Allocate(ipam.Key{ContainerID: fmt.Sprint("filler", i), IfName: "eth0"}, full, ipam.Pod{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -11,12 +11,14 @@ import (
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/plinth-dev/plinth/controllers/csiconn"
 	"github.com/plinth-dev/plinth/controllers/storageclass"
@@ -37,13 +39,23 @@ type Publisher struct {
 	NodeName string
 	// Namespace holds the CSIStorageCapacity objects (the driver's namespace).
 	Namespace string
-	// Topology is the node's accessible topology from NodeGetInfo.
-	Topology map[string]string
+	// Topology is the node's accessible topology, as NodeGetInfo reports
+	// it; every change republishes all classes.
+	Topology Topology
 	// Resync is the period of the refresh that catches changes outside the
 	// API; zero means one minute.
 	Resync time.Duration
 	// Timeout bounds each GetCapacity call; zero means 30s.
 	Timeout time.Duration
+}
+
+// Topology tells the node's current topology and its changes;
+// *topology.Node of package csi-driver/topology is one.
+type Topology interface {
+	// Segments returns the topology, nil while it is not known yet.
+	Segments() map[string]string
+	// Changed returns a channel closed at the next change of Segments.
+	Changed() <-chan struct{}
 }
 
 // +kubebuilder:rbac:groups=storage.k8s.io,resources=csistoragecapacities,verbs=get;list;watch;create;update;patch;delete,namespace=plinth-system
@@ -57,27 +69,31 @@ func (p *Publisher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 	if client.IgnoreNotFound(err) != nil {
 		return ctrl.Result{}, fmt.Errorf("failed to get StorageClass: %w", err)
 	}
+	segments := p.Topology.Segments()
+	if segments == nil {
+		return ctrl.Result{}, nil // the topology becoming known enqueues every class
+	}
 	name := ObjectName(p.NodeName, req.Name)
-	if apierrors.IsNotFound(err) || class.Provisioner != p.DriverName || !storageclass.TopologyAllowed(class, p.Topology) {
+	if apierrors.IsNotFound(err) || class.Provisioner != p.DriverName || !storageclass.TopologyAllowed(class, segments) {
 		return ctrl.Result{}, p.withdraw(ctx, name)
 	}
-	capacity, err := p.capacity(ctx, class)
+	capacity, err := p.capacity(ctx, class, segments)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := p.publish(ctx, name, class.Name, capacity); err != nil {
+	if err := p.publish(ctx, name, class.Name, segments, capacity); err != nil {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: p.resync()}, nil
 }
 
 // capacity asks the driver what the node can give a volume of the class.
-func (p *Publisher) capacity(ctx context.Context, class *storagev1.StorageClass) (*csi.GetCapacityResponse, error) {
+func (p *Publisher) capacity(ctx context.Context, class *storagev1.StorageClass, segments map[string]string) (*csi.GetCapacityResponse, error) {
 	callCtx, cancel := csiconn.CallContext(ctx, cmp.Or(p.Timeout, 30*time.Second))
 	defer cancel()
 	resp, err := p.Controller.GetCapacity(callCtx, &csi.GetCapacityRequest{
 		Parameters:         storageclass.DriverParameters(class.Parameters),
-		AccessibleTopology: &csi.Topology{Segments: p.Topology},
+		AccessibleTopology: &csi.Topology{Segments: segments},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to get capacity for class %s: %w", class.Name, err)
@@ -85,23 +101,26 @@ func (p *Publisher) capacity(ctx context.Context, class *storagev1.StorageClass)
 	return resp, nil
 }
 
-// publish creates or updates the class's CSIStorageCapacity.
-func (p *Publisher) publish(ctx context.Context, name, className string, c *csi.GetCapacityResponse) error {
+// publish creates or updates the class's CSIStorageCapacity. An object of
+// another topology (the node's zone or region changed) is replaced: the
+// node topology of a CSIStorageCapacity is immutable, and its name is the
+// node's and class's, so no stale object of the old topology remains.
+func (p *Publisher) publish(ctx context.Context, name, className string, segments map[string]string, c *csi.GetCapacityResponse) error {
 	node := &corev1.Node{}
 	if err := p.Client.Get(ctx, client.ObjectKey{Name: p.NodeName}, node); err != nil {
 		return fmt.Errorf("failed to get node %s: %w", p.NodeName, err)
 	}
-	desired := p.object(name, className, node, c)
+	desired := p.object(name, className, node, segments, c)
 	existing := &storagev1.CSIStorageCapacity{}
 	err := p.Client.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: name}, existing)
 	if apierrors.IsNotFound(err) {
-		if err := p.Client.Create(ctx, desired); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("failed to create CSIStorageCapacity %s: %w", name, err)
-		}
-		return nil
+		return p.create(ctx, desired)
 	}
 	if err != nil {
 		return fmt.Errorf("failed to get CSIStorageCapacity %s: %w", name, err)
+	}
+	if !equality.Semantic.DeepEqual(existing.NodeTopology, desired.NodeTopology) {
+		return p.replace(ctx, existing, desired)
 	}
 	if sameCapacity(existing, desired) {
 		return nil
@@ -113,7 +132,28 @@ func (p *Publisher) publish(ctx context.Context, name, className string, c *csi.
 	return nil
 }
 
-func (p *Publisher) object(name, className string, node *corev1.Node, c *csi.GetCapacityResponse) *storagev1.CSIStorageCapacity {
+func (p *Publisher) create(ctx context.Context, obj *storagev1.CSIStorageCapacity) error {
+	if err := p.Client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("failed to create CSIStorageCapacity %s: %w", obj.Name, err)
+	}
+	return nil
+}
+
+// replace deletes the object published for an old topology, exactly that
+// one (a UID precondition), and creates its successor.
+func (p *Publisher) replace(ctx context.Context, old, desired *storagev1.CSIStorageCapacity) error {
+	logf.FromContext(ctx).Info("Replacing CSIStorageCapacity for the node's new topology", "name", old.Name,
+		"from", old.NodeTopology, "to", desired.NodeTopology)
+	if err := p.Client.Delete(ctx, old, client.Preconditions{UID: &old.UID}); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("failed to delete CSIStorageCapacity %s of the old topology: %w", old.Name, err)
+	}
+	if err := p.Client.Create(ctx, desired); err != nil {
+		return fmt.Errorf("failed to create CSIStorageCapacity %s: %w", desired.Name, err)
+	}
+	return nil
+}
+
+func (p *Publisher) object(name, className string, node *corev1.Node, segments map[string]string, c *csi.GetCapacityResponse) *storagev1.CSIStorageCapacity {
 	obj := &storagev1.CSIStorageCapacity{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: p.Namespace,
@@ -123,7 +163,7 @@ func (p *Publisher) object(name, className string, node *corev1.Node, c *csi.Get
 				APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID,
 			}},
 		},
-		NodeTopology:     &metav1.LabelSelector{MatchLabels: p.Topology},
+		NodeTopology:     &metav1.LabelSelector{MatchLabels: segments},
 		StorageClassName: className,
 		Capacity:         resource.NewQuantity(c.GetAvailableCapacity(), resource.BinarySI),
 	}

@@ -7,6 +7,7 @@ import (
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -14,15 +15,20 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 )
 
 // SetupWithManager registers the publisher. Every change of a PV of the
 // driver (and, with watchSnapshots, of a snapshot content) refreshes all of
-// the driver's classes: each volume or snapshot changes what is left.
+// the driver's classes: each volume or snapshot changes what is left. So
+// does every change of the node's topology, which moves the objects to the
+// new topology and decides anew which classes' allowedTopologies admit the
+// node.
 func (p *Publisher) SetupWithManager(mgr ctrl.Manager, watchSnapshots bool) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("capacity").
 		For(&storagev1.StorageClass{}).
+		WatchesRawSource(source.Func(p.topologyChanges)).
 		Watches(&storagev1.CSIStorageCapacity{}, handler.EnqueueRequestsFromMapFunc(classOf), builder.WithPredicates(
 			predicate.NewPredicateFuncs(func(o client.Object) bool {
 				return o.GetNamespace() == p.Namespace && o.GetLabels()[LabelManagedBy] == ManagedBy(p.NodeName)
@@ -54,6 +60,28 @@ func (p *Publisher) allClasses(ctx context.Context, _ client.Object) []reconcile
 		}
 	}
 	return reqs
+}
+
+// topologyChanges enqueues every class of the driver on each change of the
+// node's topology, until ctx is done.
+func (p *Publisher) topologyChanges(ctx context.Context, queue workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+	go func() {
+		changed := p.Topology.Changed()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-changed:
+			}
+			// The next channel is taken before the classes are enqueued,
+			// so a change while they are being reconciled is not missed.
+			changed = p.Topology.Changed()
+			for _, req := range p.allClasses(ctx, nil) {
+				queue.Add(req)
+			}
+		}
+	}()
+	return nil
 }
 
 // classOf enqueues the class of a CSIStorageCapacity, so that an object

@@ -49,12 +49,36 @@ type Provisioner struct {
 	DriverName string
 	// NodeName is this node; empty means central mode.
 	NodeName string
-	// Topology is this node's accessible topology from NodeGetInfo.
-	Topology map[string]string
+	// Topology is this node's accessible topology, as NodeGetInfo reports
+	// it, read afresh for every claim; nil means none (central mode).
+	Topology Topology
 	// Recorder emits Events on claims.
 	Recorder events.EventRecorder
 	// Timeout bounds each CSI call; zero means 60s.
 	Timeout time.Duration
+}
+
+// Topology tells the node's current topology; *topology.Node of package
+// csi-driver/topology is one.
+type Topology interface {
+	// Segments returns the topology, nil while it is not known yet.
+	Segments() map[string]string
+}
+
+// errTopologyUnknown makes a claim wait, with backoff, until the node's
+// topology is known: a volume made before would lack the node's zone.
+var errTopologyUnknown = errors.New("the node's topology is not known yet")
+
+// segments returns the node's current topology.
+func (p *Provisioner) segments() (map[string]string, error) {
+	if p.Topology == nil {
+		return nil, nil
+	}
+	seg := p.Topology.Segments()
+	if seg == nil {
+		return nil, errTopologyUnknown
+	}
+	return seg, nil
 }
 
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;update;patch
@@ -199,7 +223,11 @@ func (p *Provisioner) prepare(ctx context.Context, pvc *corev1.PersistentVolumeC
 	if err != nil || class == nil {
 		return nil, nil, err
 	}
-	if !storageclass.TopologyAllowed(class, p.Topology) {
+	segments, err := p.segments()
+	if err != nil {
+		return nil, nil, err
+	}
+	if !storageclass.TopologyAllowed(class, segments) {
 		p.failed(pvc, "node %s is not in the allowed topologies of StorageClass %s", p.NodeName, class.Name)
 		return nil, nil, nil
 	}
@@ -208,7 +236,7 @@ func (p *Provisioner) prepare(ctx context.Context, pvc *corev1.PersistentVolumeC
 		p.failed(pvc, "%v", err)
 		return nil, nil, ignoreSourceErrors(err)
 	}
-	req, err := createRequest(pvc, class, p.Topology, source)
+	req, err := createRequest(pvc, class, segments, source)
 	if err != nil {
 		p.failed(pvc, "%v", err)
 		return nil, nil, nil // the claim's spec must change first
@@ -339,7 +367,11 @@ func (p *Provisioner) deleteVolumeOf(ctx context.Context, pvc *corev1.Persistent
 	if err != nil {
 		return status.Errorf(codes.FailedPrecondition, "the claim's data source cannot be resolved: %v", err)
 	}
-	req, err := createRequest(pvc, class, p.Topology, source)
+	segments, err := p.segments()
+	if err != nil {
+		return err // temporary: retry
+	}
+	req, err := createRequest(pvc, class, segments, source)
 	if err != nil {
 		return status.Errorf(codes.InvalidArgument, "%v", err)
 	}

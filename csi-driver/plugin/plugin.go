@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/plinth-dev/plinth/csi-driver/backend/pool"
 	"github.com/plinth-dev/plinth/csi-driver/driver"
 	"github.com/plinth-dev/plinth/csi-driver/registration"
+	"github.com/plinth-dev/plinth/csi-driver/topology"
 )
 
 // Config is what the node plugin needs to run.
@@ -46,8 +48,11 @@ type Config struct {
 	MaxVolumesPerNode int64
 	// MetricsAddress is the host:port of the metrics endpoint; empty disables it.
 	MetricsAddress string
-	// Topology adds zone and region to the node's topology; optional.
-	Topology driver.TopologySource
+	// Topology adds the Node's zone and region to the node's topology;
+	// optional. With it the registration socket appears once the topology
+	// is known, and is created anew on each change, so that the kubelet
+	// registers the driver again and learns the new topology.
+	Topology *topology.Node
 	// Logger is the base logger.
 	Logger logr.Logger
 }
@@ -102,12 +107,16 @@ func newDriver(cfg Config) (*driver.Driver, error) {
 		}
 		b = p
 	}
+	var source driver.TopologySource
+	if cfg.Topology != nil {
+		source = cfg.Topology.Source()
+	}
 	d, err := driver.New(driver.Options{
 		Name:              cfg.DriverName,
 		Version:           cfg.Version,
 		NodeID:            cfg.NodeName,
 		Backend:           b,
-		Topology:          cfg.Topology,
+		Topology:          source,
 		MaxVolumesPerNode: cfg.MaxVolumesPerNode,
 		DefaultFSType:     cfg.DefaultFSType,
 		Logger:            cfg.Logger.WithName("csi"),
@@ -118,20 +127,49 @@ func newDriver(cfg Config) (*driver.Driver, error) {
 	return d, nil
 }
 
-// serveRegistration serves the kubelet registration socket and removes it on
-// the way out, which unregisters the driver.
+// serveRegistration serves the kubelet registration socket until ctx is
+// done. With a topology it waits until the topology is known, then serves a
+// new socket after each change: the kubelet's plugin watcher sees the socket
+// removed and created again, unregisters the driver and registers it anew,
+// calling GetInfo and NodeGetInfo again.
 func serveRegistration(ctx context.Context, cfg Config) error {
-	kubeletEndpoint := cfg.KubeletEndpoint
-	if kubeletEndpoint == "" {
-		kubeletEndpoint = cfg.Endpoint
-	}
+	kubeletEndpoint := cmp.Or(cfg.KubeletEndpoint, cfg.Endpoint)
+	log := cfg.Logger.WithName("registration")
+	srv := registration.NewServer(cfg.DriverName, strings.TrimPrefix(kubeletEndpoint, "unix://"), log)
 	sock := registration.SocketPath(cfg.RegistryDir, cfg.DriverName)
+	if cfg.Topology == nil {
+		return serveSocket(ctx, srv, sock, nil)
+	}
+	if err := cfg.Topology.Wait(ctx); err != nil {
+		return nil // stopped before the topology was known
+	}
+	for {
+		changed := cfg.Topology.Changed()
+		log.Info("Serving the registration socket", "socket", sock, "topology", cfg.Topology.Segments())
+		if err := serveSocket(ctx, srv, sock, changed); err != nil || ctx.Err() != nil {
+			return err
+		}
+		log.Info("Node topology changed; registering with the kubelet again", "topology", cfg.Topology.Segments())
+	}
+}
+
+// serveSocket serves the registration socket until ctx is done or stop is
+// closed, and removes it on the way out, which unregisters the driver.
+func serveSocket(ctx context.Context, srv *registration.Server, sock string, stop <-chan struct{}) error {
 	l, err := driver.Listen(sock)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = os.Remove(sock) }()
-	srv := registration.NewServer(cfg.DriverName, strings.TrimPrefix(kubeletEndpoint, "unix://"), cfg.Logger.WithName("registration"))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	return srv.Serve(ctx, l)
 }
 

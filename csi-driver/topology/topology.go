@@ -1,46 +1,67 @@
 package topology
 
 import (
-	"context"
-	"fmt"
-	"maps"
-	"sync"
-
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-
-	"github.com/plinth-dev/plinth/csi-driver/driver"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 )
 
 // Labels copied from the Node into the driver's topology when present.
 var Labels = []string{corev1.LabelTopologyZone, corev1.LabelTopologyRegion}
 
-// FromNodeLabels returns a TopologySource that reads Labels from the Node
-// named nodeName. The first successful read is kept for the life of the
-// process: a node's zone and region do not change while it runs, and the
-// controller service asks for the topology on every CreateVolume.
-func FromNodeLabels(client kubernetes.Interface, nodeName string) driver.TopologySource {
-	var (
-		mu     sync.Mutex
-		cached map[string]string
-	)
-	return func(ctx context.Context) (map[string]string, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if cached != nil {
-			return maps.Clone(cached), nil
+// labelsOf returns the non-empty Labels of a Node.
+func labelsOf(node *corev1.Node) map[string]string {
+	seg := map[string]string{}
+	for _, key := range Labels {
+		if v := node.Labels[key]; v != "" {
+			seg[key] = v
 		}
-		node, err := client.CoreV1().Nodes().Get(ctx, nodeName, metav1.GetOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("failed to get node %s: %w", nodeName, err)
-		}
-		cached = map[string]string{}
-		for _, key := range Labels {
-			if v, ok := node.Labels[key]; ok && v != "" {
-				cached[key] = v
-			}
-		}
-		return maps.Clone(cached), nil
 	}
+	return seg
+}
+
+// Admits reports whether a node with the given topology segments satisfies
+// a PV's node affinity, as kube-scheduler and the kubelet check it: some
+// term whose every expression matches. No affinity admits every node.
+func Admits(affinity *corev1.VolumeNodeAffinity, segments map[string]string) bool {
+	if affinity == nil || affinity.Required == nil {
+		return true
+	}
+	set := labels.Set(segments)
+	for _, term := range affinity.Required.NodeSelectorTerms {
+		if termMatches(term, set) {
+			return true
+		}
+	}
+	return false
+}
+
+// operators maps node selector operators to label selector ones.
+var operators = map[corev1.NodeSelectorOperator]selection.Operator{
+	corev1.NodeSelectorOpIn:           selection.In,
+	corev1.NodeSelectorOpNotIn:        selection.NotIn,
+	corev1.NodeSelectorOpExists:       selection.Exists,
+	corev1.NodeSelectorOpDoesNotExist: selection.DoesNotExist,
+	corev1.NodeSelectorOpGt:           selection.GreaterThan,
+	corev1.NodeSelectorOpLt:           selection.LessThan,
+}
+
+// termMatches ANDs a term's label expressions. A term with none, with field
+// expressions (a PV's affinity has no node fields to match) or with an
+// invalid expression matches nothing, as in the scheduler.
+func termMatches(term corev1.NodeSelectorTerm, set labels.Set) bool {
+	if len(term.MatchExpressions) == 0 || len(term.MatchFields) > 0 {
+		return false
+	}
+	for _, expr := range term.MatchExpressions {
+		op, ok := operators[expr.Operator]
+		if !ok {
+			return false
+		}
+		req, err := labels.NewRequirement(expr.Key, op, expr.Values)
+		if err != nil || !req.Matches(set) {
+			return false
+		}
+	}
+	return true
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 // buildAll builds the binaries and the layers that specs need, then writes
@@ -22,9 +23,11 @@ func buildAll(ctx context.Context, o *options, specs []spec) ([]string, error) {
 	}
 	defer func() { _ = os.RemoveAll(work) }()
 	bins := filepath.Join(work, "bin")
-	log.Printf("building %v for linux/%s, version %s", binaries(specs), o.arch, o.version)
-	if err := buildBinaries(ctx, o, binaries(specs), bins); err != nil {
-		return nil, err
+	if bs := binaries(specs); len(bs) > 0 {
+		log.Printf("building %v for linux/%s, version %s", bs, o.arch, o.version)
+		if err := buildBinaries(ctx, o, bs, bins); err != nil {
+			return nil, err
+		}
 	}
 	shared, err := sharedLayers(ctx, o, specs, work)
 	if err != nil {
@@ -41,24 +44,44 @@ func buildAll(ctx context.Context, o *options, specs []spec) ([]string, error) {
 	return paths, nil
 }
 
-// sharedLayers writes the layers that more than one image may use.
-func sharedLayers(ctx context.Context, o *options, specs []spec, work string) (layers, error) {
-	var l layers
-	var err error
-	if l.base, err = writeLayer(filepath.Join(work, "base.tar.gz"), o.created, addBase); err != nil {
-		return layers{}, err
-	}
-	if usesDebian(specs) {
-		if l.debian, err = debianLayer(ctx, o, work); err != nil {
-			return layers{}, err
-		}
-	}
-	return l, nil
+// layerKind is a shared layer: what the image history says of it and how
+// to write it into a work directory.
+type layerKind struct {
+	name  string
+	what  string
+	write func(ctx context.Context, o *options, work string) (v1.Layer, error)
 }
 
-// debianLayer resolves, downloads and unpacks the Debian packages of
+// layerKinds are the shared layers, in the order they are built.
+var layerKinds = []layerKind{
+	{baseLayer, "base files: /etc/passwd, /etc/group, /tmp", writeBaseLayer},
+	{debianLayer, "Debian packages of hack/images/packages.txt", writeDebianLayer},
+	{busyboxLayer, "Debian's " + busyboxPackage + ", a link for each applet", writeBusyboxLayer},
+}
+
+// sharedLayers writes the shared layers that specs use, by kind.
+func sharedLayers(ctx context.Context, o *options, specs []spec, work string) (map[string]mutate.Addendum, error) {
+	out := map[string]mutate.Addendum{}
+	for _, k := range layerKinds {
+		if !usesLayer(specs, k.name) {
+			continue
+		}
+		l, err := k.write(ctx, o, work)
+		if err != nil {
+			return nil, err
+		}
+		out[k.name] = addendum(l, o, k.what)
+	}
+	return out, nil
+}
+
+func writeBaseLayer(_ context.Context, o *options, work string) (v1.Layer, error) {
+	return writeLayer(filepath.Join(work, "base.tar.gz"), o.created, addBase)
+}
+
+// writeDebianLayer resolves, downloads and unpacks the Debian packages of
 // packages.txt into one layer.
-func debianLayer(ctx context.Context, o *options, work string) (v1.Layer, error) {
+func writeDebianLayer(ctx context.Context, o *options, work string) (v1.Layer, error) {
 	if err := checkDebArch(ctx, o.arch); err != nil {
 		return nil, err
 	}

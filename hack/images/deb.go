@@ -47,17 +47,22 @@ func addDebs(ctx context.Context, w *layerWriter, debs []string) error {
 
 // addDeb writes the control file and the data of one package.
 func addDeb(ctx context.Context, w *layerWriter, deb string, used map[string]bool) error {
-	control, err := exec.CommandContext(ctx, "dpkg-deb", "--field", deb).Output()
-	if err != nil {
-		return fmt.Errorf("failed to read the control file of %s: %w", deb, commandError(err))
-	}
-	pkg, _, _ := strings.Cut(filepath.Base(deb), "_")
-	if err := w.file(path.Join(statusDir, pkg), 0o644, string(control)); err != nil {
+	if err := addControl(ctx, w, deb); err != nil {
 		return err
 	}
 	return unpack(ctx, deb, func(h *tar.Header, r io.Reader) error {
 		return addDebEntry(w, h, r, used)
 	})
+}
+
+// addControl writes the control file of deb into statusDir.
+func addControl(ctx context.Context, w *layerWriter, deb string) error {
+	control, err := exec.CommandContext(ctx, "dpkg-deb", "--field", deb).Output()
+	if err != nil {
+		return fmt.Errorf("failed to read the control file of %s: %w", deb, commandError(err))
+	}
+	pkg, _, _ := strings.Cut(filepath.Base(deb), "_")
+	return w.file(path.Join(statusDir, pkg), 0o644, string(control))
 }
 
 // unpack streams the data tar of deb through fn.

@@ -11,35 +11,34 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// layers are the layers shared between the images.
-type layers struct {
-	base   v1.Layer
-	debian v1.Layer // nil unless an image needs it
-}
-
-// buildImage assembles the image of s from the shared layers and a layer of
-// its binaries (taken from bins), and writes it to o.out/<name>.tar.
-func buildImage(o *options, s spec, work, bins string, shared layers) (string, error) {
-	binLayer, err := writeLayer(filepath.Join(work, s.name+".tar.gz"), o.created, func(w *layerWriter) error {
-		return addBinaries(w, bins, s.binaries)
-	})
+// buildImage assembles the image of s from the shared layers it names and a
+// layer of its binaries (taken from bins), and writes it to o.out/<name>.tar.
+func buildImage(o *options, s spec, work, bins string, shared map[string]mutate.Addendum) (string, error) {
+	var adds []mutate.Addendum
+	for _, kind := range s.layers {
+		adds = append(adds, shared[kind])
+	}
+	if len(s.binaries) > 0 {
+		binLayer, err := writeLayer(filepath.Join(work, s.name+".tar.gz"), o.created, func(w *layerWriter) error {
+			return addBinaries(w, bins, s)
+		})
+		if err != nil {
+			return "", err
+		}
+		adds = append(adds, addendum(binLayer, o, "binaries: "+strings.Join(s.binaries, " ")))
+	}
+	refs, err := imageRefs(o, s)
 	if err != nil {
 		return "", err
 	}
-	adds := []mutate.Addendum{addendum(shared.base, o, "base files: /etc/passwd, /etc/group, /tmp")}
-	if s.debian {
-		adds = append(adds, addendum(shared.debian, o, "Debian packages of hack/images/packages.txt"))
-	}
-	adds = append(adds, addendum(binLayer, o, "binaries: "+strings.Join(s.binaries, " ")))
-	img, err := assemble(o, s, adds)
+	img, err := assemble(o, s, refs[0], adds)
 	if err != nil {
 		return "", err
 	}
-	return writeImage(o, s, img)
+	return writeImage(o, s, refs, img)
 }
 
 func addendum(l v1.Layer, o *options, what string) mutate.Addendum {
@@ -48,10 +47,11 @@ func addendum(l v1.Layer, o *options, what string) mutate.Addendum {
 	}}
 }
 
-// addBinaries copies the named binaries from bins into binDir.
-func addBinaries(w *layerWriter, bins string, names []string) error {
-	for _, n := range names {
-		if err := w.copyFile(path.Join(binDir, n), filepath.Join(bins, n), 0o755); err != nil {
+// addBinaries copies the binaries of s from bins into its binDir.
+func addBinaries(w *layerWriter, bins string, s spec) error {
+	for _, b := range s.binaries {
+		n := binaryName(b)
+		if err := w.copyFile(path.Join(s.binDir, n), filepath.Join(bins, n), 0o755); err != nil {
 			return err
 		}
 	}
@@ -59,7 +59,7 @@ func addBinaries(w *layerWriter, bins string, names []string) error {
 }
 
 // assemble stacks the layers on an empty OCI image and sets its config.
-func assemble(o *options, s spec, adds []mutate.Addendum) (v1.Image, error) {
+func assemble(o *options, s spec, ref name.Tag, adds []mutate.Addendum) (v1.Image, error) {
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	img, err := mutate.Append(img, adds...)
@@ -73,7 +73,7 @@ func assemble(o *options, s spec, adds []mutate.Addendum) (v1.Image, error) {
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", o.arch
 	cf.Created = v1.Time{Time: o.created}
-	cf.Config = runConfig(o, s)
+	cf.Config = runConfig(o, s, ref)
 	img, err = mutate.ConfigFile(img, cf)
 	if err != nil {
 		return nil, fmt.Errorf("failed to set the image config: %w", err)
@@ -81,43 +81,65 @@ func assemble(o *options, s spec, adds []mutate.Addendum) (v1.Image, error) {
 	return img, nil
 }
 
-// runConfig is how a runtime starts the image.
-func runConfig(o *options, s spec) v1.Config {
-	return v1.Config{
+// runConfig is how a runtime starts the image. The version label is the
+// Plinth version, or a test image's tag.
+func runConfig(o *options, s spec, ref name.Tag) v1.Config {
+	version := o.version
+	if s.isTest() {
+		version = ref.TagStr()
+	}
+	c := v1.Config{
 		User:       fmt.Sprintf("%d:%d", s.uid, s.uid),
-		Entrypoint: []string{"/" + path.Join(binDir, s.entrypoint)},
+		Cmd:        s.cmd,
 		Env:        []string{"PATH=" + imagePath},
 		WorkingDir: "/",
 		Labels: map[string]string{
 			"org.opencontainers.image.source":      o.source,
-			"org.opencontainers.image.version":     o.version,
+			"org.opencontainers.image.version":     version,
 			"org.opencontainers.image.title":       s.name,
 			"org.opencontainers.image.description": s.description,
 		},
 	}
+	if s.entrypoint != "" {
+		c.Entrypoint = []string{"/" + path.Join(s.binDir, s.entrypoint)}
+	}
+	return c
 }
 
-// imageRef is the name the tarball gives the image: REGISTRY/NAME:TAG.
-func imageRef(o *options, s spec) (name.Tag, error) {
-	ref, err := name.NewTag(o.registry + "/" + s.name + ":" + o.tag)
-	if err != nil {
-		return name.Tag{}, fmt.Errorf("failed to form the image name: %w", err)
+// imageRefs are the names the tarball gives the image: REGISTRY/NAME:TAG, or
+// for a test image the names its pin lists.
+func imageRefs(o *options, s spec) ([]name.Tag, error) {
+	names := []string{o.registry + "/" + s.name + ":" + o.tag}
+	if s.isTest() {
+		list, err := pin(o.root, s.namesPin)
+		if err != nil {
+			return nil, err
+		}
+		names = strings.Fields(list)
 	}
-	return ref, nil
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s names no image", s.namesPin)
+	}
+	refs := make([]name.Tag, len(names))
+	for i, n := range names {
+		ref, err := name.NewTag(n)
+		if err != nil {
+			return nil, fmt.Errorf("failed to form the image name %q: %w", n, err)
+		}
+		refs[i] = ref
+	}
+	return refs, nil
 }
 
-// writeImage writes img as a docker-archive tarball, which docker load,
-// podman load and ctr images import all read, replacing the file atomically.
-func writeImage(o *options, s spec, img v1.Image) (string, error) {
-	ref, err := imageRef(o, s)
-	if err != nil {
-		return "", err
-	}
+// writeImage writes img as a docker-archive tarball named refs, which docker
+// load, podman load and ctr images import all read, replacing the file
+// atomically.
+func writeImage(o *options, s spec, refs []name.Tag, img v1.Image) (string, error) {
 	out := filepath.Join(o.out, s.name+".tar")
 	tmp := out + ".tmp"
-	if err := tarball.WriteToFile(tmp, ref, img); err != nil {
+	if err := writeArchiveFile(tmp, img, refs); err != nil {
 		_ = os.Remove(tmp)
-		return "", fmt.Errorf("failed to write %s: %w", tmp, err)
+		return "", err
 	}
 	if err := os.Rename(tmp, out); err != nil {
 		return "", fmt.Errorf("failed to move the image into place: %w", err)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
 // testOptions builds into a temporary directory from the repository this
@@ -24,15 +28,15 @@ func testOptions(t *testing.T, out string) *options {
 		root = "../.."
 	}
 	o := &options{root: root, out: out, goCmd: "go", registry: "example.test/plinth", version: "v0.0.0-test",
-		source: "https://github.com/plinth-dev/plinth", arch: runtime.GOARCH, images: imageNames()}
+		source: "https://github.com/plinth-dev/plinth", arch: runtime.GOARCH, images: imageNames(true)}
 	if err := o.complete(); err != nil {
 		t.Fatal(err)
 	}
 	return o
 }
 
-// buildTwice builds both images twice, into two directories, and returns
-// the options and tarball paths of the first build.
+// buildTwice builds every image twice, into two directories, and returns
+// the options and the tarball paths of both builds.
 func buildTwice(t *testing.T) (*options, []string, []string) {
 	t.Helper()
 	needTools(t, "apt-cache", "apt-get", "dpkg-deb", "go")
@@ -54,20 +58,26 @@ func TestImages(t *testing.T) {
 	o, first, second := buildTwice(t)
 	images := map[string]v1.Image{}
 	for i, s := range specs {
-		ref, err := imageRef(o, s)
+		refs, err := imageRefs(o, s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		images[s.name] = loadImage(t, first[i], ref.String())
+		images[s.name] = loadImage(t, first[i], refs[0].String())
 		t.Run(s.name+"/is reproducible", func(t *testing.T) {
-			testSameDigest(t, images[s.name], loadImage(t, second[i], ref.String()))
+			testSameDigest(t, images[s.name], loadImage(t, second[i], refs[0].String()))
+			testSameFile(t, first[i], second[i])
 		})
+		t.Run(s.name+"/names", func(t *testing.T) { testNames(t, first[i], refs) })
 		t.Run(s.name+"/config", func(t *testing.T) { testConfig(t, o, s, images[s.name]) })
 	}
 	t.Run("plinth-controller/files", func(t *testing.T) { testControllerFiles(t, images["plinth-controller"]) })
 	t.Run("plinth-node/files", func(t *testing.T) { testNodeFiles(t, images["plinth-node"]) })
+	t.Run("pause/files", func(t *testing.T) { testPauseFiles(t, images["pause"]) })
+	t.Run("busybox/files", func(t *testing.T) { testBusyboxFiles(t, images["busybox"]) })
 	t.Run("plinth-controller/runs as nonroot", func(t *testing.T) { testControllerRuns(t, images["plinth-controller"]) })
 	t.Run("plinth-node/tools run", func(t *testing.T) { testNodeTools(t, images["plinth-node"]) })
+	t.Run("pause/exits 0 on SIGTERM", func(t *testing.T) { testPauseStops(t, images["pause"]) })
+	t.Run("busybox/applets run", func(t *testing.T) { testBusyboxRuns(t, images["busybox"]) })
 }
 
 func testSameDigest(t *testing.T, a, b v1.Image) {
@@ -84,26 +94,72 @@ func testSameDigest(t *testing.T, a, b v1.Image) {
 	}
 }
 
+// testSameFile checks that two builds wrote the same bytes.
+func testSameFile(t *testing.T, a, b string) {
+	da, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := os.ReadFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(da, db) {
+		t.Errorf("two builds of the same inputs wrote different tarballs %s and %s", a, b)
+	}
+}
+
+// testNames checks that the tarball names the image refs, in that order.
+func testNames(t *testing.T, path string, refs []name.Tag) {
+	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return os.Open(path) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]string, len(refs))
+	for i, r := range refs {
+		want[i] = r.String()
+	}
+	if len(m) != 1 || !slices.Equal(m[0].RepoTags, want) {
+		t.Fatalf("manifest.json names %+v, want one image named %q", m, want)
+	}
+	for _, r := range want {
+		loadImage(t, path, r)
+	}
+}
+
+// wantConfig is what each image's config says, besides its os/arch and labels.
+var wantConfig = map[string]struct{ user, entrypoint, cmd, version string }{
+	"plinth-controller": {"65532:65532", "/usr/local/bin/plinth-controller", "", "v0.0.0-test"},
+	"plinth-node":       {"0:0", "/usr/local/bin/plinth-node", "", "v0.0.0-test"},
+	"pause":             {"65535:65535", "/pause", "", "3.10.1"},
+	"busybox":           {"0:0", "", "sh", "1.37.0-1"},
+}
+
 func testConfig(t *testing.T, o *options, s spec, img v1.Image) {
 	cf, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
 	}
+	w := wantConfig[s.name]
 	want := map[string]string{
 		"os/arch":    "linux/" + o.arch,
-		"user":       map[int]string{0: "0:0", nonRoot: "65532:65532"}[s.uid],
-		"entrypoint": "/usr/local/bin/" + s.entrypoint,
+		"user":       w.user,
+		"entrypoint": w.entrypoint,
+		"cmd":        w.cmd,
 		"source":     "https://github.com/plinth-dev/plinth",
-		"version":    "v0.0.0-test",
+		"version":    w.version,
 		"title":      s.name,
+		"PATH":       "PATH=" + imagePath,
 	}
 	got := map[string]string{
 		"os/arch":    cf.OS + "/" + cf.Architecture,
 		"user":       cf.Config.User,
 		"entrypoint": strings.Join(cf.Config.Entrypoint, " "),
+		"cmd":        strings.Join(cf.Config.Cmd, " "),
 		"source":     cf.Config.Labels["org.opencontainers.image.source"],
 		"version":    cf.Config.Labels["org.opencontainers.image.version"],
 		"title":      cf.Config.Labels["org.opencontainers.image.title"],
+		"PATH":       strings.Join(cf.Config.Env, " "),
 	}
 	for k, w := range want {
 		if got[k] != w {
@@ -124,7 +180,7 @@ func testControllerFiles(t *testing.T, img v1.Image) {
 
 func testNodeFiles(t *testing.T, img v1.Image) {
 	fs := entries(t, img)
-	wantFiles(t, fs, "usr/local/bin/plinth-node", "usr/local/bin/plinth-cni",
+	wantFiles(t, fs, "usr/local/bin/plinth-node", "usr/local/bin/plinth-cni", "usr/local/bin/loopback",
 		"usr/sbin/mkfs.ext4", "usr/sbin/mkfs.xfs", "usr/sbin/e2fsck", "usr/sbin/resize2fs", "usr/sbin/xfs_growfs",
 		"usr/sbin/blkid", "usr/sbin/blockdev", "usr/sbin/fsck", "usr/sbin/losetup", "usr/bin/mount", "usr/bin/umount",
 		"usr/bin/sh", "var/lib/dpkg/status.d/e2fsprogs", "etc/passwd")
@@ -177,6 +233,7 @@ func testNodeTools(t *testing.T, img v1.Image) {
 	}
 	testFormat(t, root)
 	testNodeHelp(t, root)
+	testLoopback(t, root)
 	testLibraries(t, root)
 }
 
@@ -204,6 +261,19 @@ func testNodeHelp(t *testing.T, root string) {
 	out, code := inChroot(t, root, 0, "/usr/local/bin/plinth-node", "--help")
 	if (code != 0 && code != 2) || !strings.Contains(out, "pool-dir") {
 		t.Errorf("plinth-node --help exited %d without mentioning -pool-dir:\n%s", code, out)
+	}
+}
+
+// testLoopback runs the loopback CNI plugin: its version (stamped from the
+// main go.mod) and a CNI VERSION call.
+func testLoopback(t *testing.T, root string) {
+	out, code := inChroot(t, root, 0, "/usr/local/bin/loopback")
+	if code != 0 || !strings.Contains(out, "CNI loopback plugin v") {
+		t.Errorf("loopback exited %d without its version:\n%s", code, out)
+	}
+	out, code = inChroot(t, root, 0, "/bin/sh", "-c", "CNI_COMMAND=VERSION exec /usr/local/bin/loopback")
+	if code != 0 || !strings.Contains(out, `"cniVersion"`) {
+		t.Errorf("loopback VERSION exited %d:\n%s", code, out)
 	}
 }
 

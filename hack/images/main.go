@@ -41,7 +41,7 @@ func parseFlags() *options {
 	flag.StringVar(&o.version, "version", "dev", "Version stamped into the binaries and the image labels.")
 	flag.StringVar(&o.source, "source", "https://github.com/plinth-dev/plinth", "The org.opencontainers.image.source label.")
 	flag.StringVar(&o.arch, "arch", runtime.GOARCH, "Target architecture (GOARCH); the node image needs a host apt of the same one.")
-	flag.StringVar(&images, "images", strings.Join(imageNames(), ","), "Comma-separated images to build.")
+	flag.StringVar(&images, "images", strings.Join(imageNames(false), ","), "Comma-separated images to build, of "+strings.Join(imageNames(true), ", ")+"; the test images only when named.")
 	flag.Parse()
 	o.images = strings.Split(images, ",")
 	return o

@@ -2,27 +2,50 @@ package main
 
 import (
 	"fmt"
+	"path"
 	"slices"
+	"strings"
 )
 
 // binDir is where the images keep Plinth's binaries. plinth-node installs
-// plinth-cni from here into the host's CNI directory (--cni-plugin-binary).
+// plinth-cni (and loopback) from here into the host's CNI directory
+// (--cni-plugin-binary).
 const binDir = "usr/local/bin"
 
-// imagePath is the PATH of both images.
+// imagePath is the PATH of every image.
 const imagePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // nonRoot is the user of the controller image, distroless's "nonroot".
 const nonRoot = 65532
 
-// spec is one image: its name under the registry, its binaries and user.
+// pauseUser is the user of the pause image, as in Kubernetes' own.
+const pauseUser = 65535
+
+// loopbackPkg is the CNI reference plugin that containerd runs for every pod
+// sandbox, at the version the main module's go.mod requires.
+const loopbackPkg = "github.com/containernetworking/plugins/plugins/main/loopback"
+
+// The shared layers that specs stack under their binaries (see layerKinds).
+const (
+	baseLayer    = "base"
+	debianLayer  = "debian"
+	busyboxLayer = "busybox"
+)
+
+// spec is one image: its names, layers, binaries and how it starts.
 type spec struct {
-	name        string
+	name        string // the -images name and the tarball's: <name>.tar
 	description string
-	binaries    []string // packages under cmd/, installed into binDir
-	entrypoint  string   // one of binaries
-	uid         int
-	debian      bool // add the Debian packages of packages.txt
+	// namesPin, when set, is the hack/versions.mk variable that holds the
+	// image's names (space-separated) and marks a test image; the others
+	// are named REGISTRY/<name>:TAG.
+	namesPin   string
+	layers     []string // shared layers, bottom first
+	binaries   []string // see pkgPath; each goes into binDir
+	binDir     string   // where the binaries go, relative to /
+	entrypoint string   // one of binaries, or empty
+	cmd        []string
+	uid        int
 }
 
 // specs are the images this program builds.
@@ -30,24 +53,50 @@ var specs = []spec{
 	{
 		name:        "plinth-controller",
 		description: "Plinth's cluster-wide controller manager.",
+		layers:      []string{baseLayer},
 		binaries:    []string{"plinth-controller"},
+		binDir:      binDir,
 		entrypoint:  "plinth-controller",
 		uid:         nonRoot,
 	},
 	{
 		name:        "plinth-node",
 		description: "Plinth's node agent: CSI driver, node controllers and pod network agent.",
-		binaries:    []string{"plinth-node", "plinth-cni"},
+		layers:      []string{baseLayer, debianLayer},
+		binaries:    []string{"plinth-node", "plinth-cni", loopbackPkg},
+		binDir:      binDir,
 		entrypoint:  "plinth-node",
 		uid:         0, // it formats, mounts and attaches loop devices
-		debian:      true,
+	},
+	{
+		name:        "pause",
+		description: "The pod sandbox process of real test nodes: waits for SIGTERM (test/images/pause).",
+		namesPin:    "PAUSE_IMAGES",
+		binaries:    []string{"./test/images/pause"},
+		binDir:      "",
+		entrypoint:  "pause",
+		uid:         pauseUser,
+	},
+	{
+		name:        "busybox",
+		description: "Debian's busybox-static with a link for each applet, for test pods.",
+		namesPin:    "BUSYBOX_IMAGES",
+		layers:      []string{baseLayer, busyboxLayer},
+		cmd:         []string{"sh"},
+		uid:         0,
 	},
 }
 
-func imageNames() []string {
-	names := make([]string, len(specs))
-	for i, s := range specs {
-		names[i] = s.name
+// isTest reports whether s is a test image, which only -images selects.
+func (s spec) isTest() bool { return s.namesPin != "" }
+
+// imageNames lists the images, test images only when tests is true.
+func imageNames(tests bool) []string {
+	var names []string
+	for _, s := range specs {
+		if tests || !s.isTest() {
+			names = append(names, s.name)
+		}
 	}
 	return names
 }
@@ -55,8 +104,8 @@ func imageNames() []string {
 // selectSpecs returns the specs named, in the order of specs.
 func selectSpecs(names []string) ([]spec, error) {
 	for _, n := range names {
-		if !slices.Contains(imageNames(), n) {
-			return nil, fmt.Errorf("unknown image %q (known: %v)", n, imageNames())
+		if !slices.Contains(imageNames(true), n) {
+			return nil, fmt.Errorf("unknown image %q (known: %v)", n, imageNames(true))
 		}
 	}
 	var out []spec
@@ -68,7 +117,20 @@ func selectSpecs(names []string) ([]spec, error) {
 	return out, nil
 }
 
-// binaries lists the cmd/ packages that the specs need, without duplicates.
+// pkgPath is the package that builds binary b: a plain name is cmd/<b> of
+// the main module, anything with a slash is a package path of the main
+// module ("./test/...") or of a module that its go.mod requires.
+func pkgPath(b string) string {
+	if strings.Contains(b, "/") {
+		return b
+	}
+	return "./cmd/" + b
+}
+
+// binaryName is the file name that `go build -o DIR/` gives binary b.
+func binaryName(b string) string { return path.Base(b) }
+
+// binaries lists the binaries that the specs need, without duplicates.
 func binaries(specs []spec) []string {
 	var out []string
 	for _, s := range specs {
@@ -81,7 +143,7 @@ func binaries(specs []spec) []string {
 	return out
 }
 
-// usesDebian reports whether any of specs needs the Debian packages.
-func usesDebian(specs []spec) bool {
-	return slices.ContainsFunc(specs, func(s spec) bool { return s.debian })
+// usesLayer reports whether any of specs stacks the shared layer kind.
+func usesLayer(specs []spec, kind string) bool {
+	return slices.ContainsFunc(specs, func(s spec) bool { return slices.Contains(s.layers, kind) })
 }

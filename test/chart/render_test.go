@@ -424,8 +424,8 @@ func TestRenderWithoutNetworkHasNoCNI(t *testing.T) {
 	var ds appsv1.DaemonSet
 	m.decode(t, "DaemonSet", renderFullname+"-node", &ds)
 	spec := &ds.Spec.Template.Spec
-	if len(spec.InitContainers) != 0 {
-		t.Errorf("init containers %v are rendered with network.enabled=false", spec.InitContainers)
+	if len(spec.InitContainers) != 1 || spec.InitContainers[0].Name != "prepare-host" {
+		t.Errorf("init containers %v are rendered with network.enabled=false, want prepare-host alone", spec.InitContainers)
 	}
 	for name, path := range renderHostPaths(spec) {
 		if strings.Contains(path, "cni") || path == "/run/plinth" {
@@ -759,7 +759,8 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 		// Across keys.
 		{name: "restricted namespace with plinth-node", set: "namespace.podSecurityLevel=restricted", want: []string{schemaError, "'/namespace/podSecurityLevel'", "value must be 'privileged'"}},
 		{name: "two node ports alike", set: "node.healthPort=9809", want: []string{templateError, "node.healthPort and node.metricsPort are both 9809"}},
-		{name: "two controller ports alike", set: "controller.metricsPort=8081", want: []string{templateError, "controller.healthPort and controller.metricsPort are both 8081"}},
+		{name: "two controller ports alike", set: "controller.metricsPort=9813", want: []string{templateError, "controller.healthPort and controller.metricsPort are both 9813"}},
+		{name: "controller port on the nodes' network taken by plinth-node", set: "controller.metricsPort=9809", want: []string{templateError, "controller.metricsPort and node.metricsPort are both 9809"}},
 		{
 			name: "node mask not longer than the pod CIDR",
 			set:  "network.clusterNetwork.create=true,network.clusterNetwork.podCidrs={10.244.0.0/16,fd00::/80}",

@@ -11,6 +11,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/plinth-dev/plinth/test/reaper"
 )
 
 // The identities the components authenticate as. Kubernetes' bootstrap RBAC
@@ -54,10 +56,26 @@ func (cp *ControlPlane) startAPIServer() error {
 		Set("v", "1")
 	_, err = env.Start()
 	cp.env = env // Stop must reach whatever did start
+	trackEnvtestProcesses()
 	if err != nil {
 		return fmt.Errorf("failed to start etcd and kube-apiserver: %w", err)
 	}
 	return cp.connectAdmin()
+}
+
+// trackEnvtestProcesses hands envtest's etcd and kube-apiserver, which it
+// starts without a parent-death signal, to the reaper: a test binary killed
+// mid-run must not leave them running.
+func trackEnvtestProcesses() {
+	r, err := reaper.Get()
+	if err != nil {
+		return
+	}
+	for _, pid := range reaper.Children(os.Getpid()) {
+		if name := reaper.Command(pid); name == "etcd" || name == "kube-apiserver" {
+			_ = r.TrackProcess(pid)
+		}
+	}
 }
 
 // connectAdmin creates the administrator identity, its kubeconfig and clients.

@@ -13,6 +13,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/plinth-dev/plinth/test/reaper"
 )
 
 // ControlPlane is a running local control plane.
@@ -88,6 +90,9 @@ func (cp *ControlPlane) prepareDir() error {
 			return fmt.Errorf("failed to create control-plane directory: %w", err)
 		}
 		cp.ownsDir = true
+		if r, err := reaper.Get(); err == nil { // removed even if the test binary is killed
+			_ = r.Track(func(s *reaper.State) { s.Dirs = append(s.Dirs, cp.Dir) })
+		}
 	}
 	for _, sub := range []string{"logs", "kubeconfigs", "certs/kube-apiserver", "etcd"} {
 		if err := os.MkdirAll(filepath.Join(cp.Dir, sub), 0o700); err != nil {

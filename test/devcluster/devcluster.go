@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package devcluster
 
 import (
@@ -7,136 +23,153 @@ import (
 	"io"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"time"
 
-	"github.com/plinth-dev/plinth/test/controlplane"
+	"github.com/plinth-dev/plinth/test/localcluster"
+)
+
+// Release and namespace of the chart in the local cluster.
+const (
+	Release   = "plinth"
+	Namespace = "plinth-system"
 )
 
 // Config describes the local cluster.
 type Config struct {
 	// Dir holds all state of the cluster; it is wiped at start.
 	Dir string
-	// Nodes is the number of simulated nodes, spread evenly over Zones zones.
+	// BinDir is the repository's bin/: k8s/, node/, images/*.tar, pause.
+	BinDir string
+	// Nodes is the number of real nodes, spread evenly over Zones zones.
 	Nodes, Zones int
-	// Steps run in order once the control plane is up; a later component
-	// (the plinth controllers, one plinth-node per node) is one step.
-	Steps []Step
+	// Pool is the nodes' pool: localcluster.PoolXFS or PoolDir.
+	Pool string
+	// Plinth installs the chart; false leaves a cluster without a pod
+	// network for the user to install it into.
+	Plinth bool
+	// Helm is the helm binary; Chart the chart directory; Values extra
+	// `helm install` arguments.
+	Helm, Chart string
+	Values      []string
 	// Out receives the instructions for using the cluster.
 	Out io.Writer
 }
 
-// Step starts one more component of the local cluster. It returns once the
-// component runs; the component stops when ctx is cancelled.
-type Step struct {
-	Name  string
-	Start func(ctx context.Context, cp *controlplane.ControlPlane) error
-	// Usage, when set, is printed with the cluster's instructions.
-	Usage string
-	// Stop, when set, releases what Start set up outside the control plane
-	// (processes, mounts); Run calls it, in reverse order of the steps,
-	// also when a later step failed.
-	Stop func() error
-}
-
 // NodeSpecs returns n nodes named node-1..node-n in zones zone-a, zone-b, ...
 // of region region-1, the first zones holding the extra nodes.
-func NodeSpecs(n, zones int) []controlplane.NodeSpec {
-	if zones < 1 {
-		zones = 1
-	}
-	specs := make([]controlplane.NodeSpec, n)
+func NodeSpecs(n, zones int) []localcluster.NodeSpec {
+	zones = max(zones, 1)
+	specs := make([]localcluster.NodeSpec, n)
 	for i := range specs {
 		zone := "zone-" + string(rune('a'+i*zones/n)) //nolint:gosec // at most n zones
-		specs[i] = controlplane.NodeSpec{Name: fmt.Sprintf("node-%d", i+1), Zone: zone, Region: "region-1"}
+		specs[i] = localcluster.NodeSpec{Name: fmt.Sprintf("node-%d", i+1), Zone: zone, Region: "region-1"}
 	}
 	return specs
 }
 
-// Run starts the cluster, prints how to use it, and blocks until ctx is
-// cancelled; then it stops everything.
+// Images lists the image tarballs under binDir/images (`make images` and
+// `make e2e-images`).
+func Images(binDir string) ([]string, error) {
+	images, err := filepath.Glob(filepath.Join(binDir, "images", "*.tar"))
+	if err != nil {
+		return nil, fmt.Errorf("failed to list images: %w", err)
+	}
+	if len(images) == 0 {
+		return nil, fmt.Errorf("no image tarballs in %s/images: run `make images e2e-images`", binDir)
+	}
+	return images, nil
+}
+
+// Run starts the cluster, installs Plinth, prints how to use it, and
+// blocks until ctx is cancelled; then it stops everything.
 func Run(ctx context.Context, cfg Config) (err error) {
-	dir, err := filepath.Abs(cfg.Dir)
-	if err != nil {
-		return fmt.Errorf("failed to resolve %s: %w", cfg.Dir, err)
-	}
-	if err := reset(dir); err != nil {
-		return err
-	}
 	began := time.Now()
-	cp, err := controlplane.Start(ctx, controlplane.Options{Dir: dir, Nodes: NodeSpecs(cfg.Nodes, cfg.Zones)})
+	images, err := Images(cfg.BinDir)
 	if err != nil {
-		return fmt.Errorf("failed to start the control plane: %w", err)
-	}
-	defer func() {
-		if stopErr := cp.Stop(); stopErr != nil && err == nil {
-			err = stopErr
-		}
-	}()
-	if err := cp.WaitForNodesReady(ctx, 2*time.Minute); err != nil {
 		return err
 	}
-	for i, step := range cfg.Steps {
-		if step.Stop != nil {
-			defer func() {
-				if stopErr := cfg.Steps[i].Stop(); stopErr != nil {
-					err = errors.Join(err, fmt.Errorf("failed to stop %s: %w", step.Name, stopErr))
-				}
-			}()
-		}
-		if err := step.Start(ctx, cp); err != nil {
-			return fmt.Errorf("failed to start %s: %w", step.Name, err)
-		}
+	nodes := NodeSpecs(cfg.Nodes, cfg.Zones)
+	for i := range nodes {
+		nodes[i].Pool = cfg.Pool
 	}
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := os.Symlink(cp.KubeconfigPath, kubeconfig); err != nil {
+	c, err := localcluster.Start(ctx, localcluster.Options{Dir: cfg.Dir, KeepDir: true, BinDir: cfg.BinDir, Nodes: nodes, Images: images})
+	if err != nil {
+		return fmt.Errorf("failed to start the local cluster: %w", err)
+	}
+	defer func() { err = errors.Join(err, c.Stop()) }()
+	kubeconfig := filepath.Join(c.Dir, "kubeconfig")
+	if err := os.Symlink(c.KubeconfigPath, kubeconfig); err != nil {
 		return fmt.Errorf("failed to link the kubeconfig: %w", err)
 	}
-	printUsage(cfg.Out, cp, kubeconfig, time.Since(began))
-	for _, step := range cfg.Steps {
-		if step.Usage != "" {
-			_, _ = fmt.Fprintln(cfg.Out, step.Usage)
+	if cfg.Plinth {
+		if err := InstallChart(ctx, c, cfg.Helm, cfg.Chart, cfg.Values...); err != nil {
+			return err
+		}
+		if err := c.WaitNodesReady(ctx, 2*time.Minute); err != nil {
+			return err
 		}
 	}
-	_, _ = fmt.Fprintln(cfg.Out, "\nPress Ctrl-C to stop.")
+	printUsage(cfg, c, kubeconfig, time.Since(began))
 	<-ctx.Done()
 	_, _ = fmt.Fprintln(cfg.Out, "stopping the local cluster")
 	return nil
 }
 
-// reset stops what an earlier, killed run left behind and empties dir.
-func reset(dir string) error {
-	if err := killStale(dir); err != nil {
+// InstallChart runs `helm install --wait` of the chart into the cluster,
+// with helm's own state under the cluster's directory.
+func InstallChart(ctx context.Context, c *localcluster.Cluster, helm, chart string, values ...string) error {
+	args := append([]string{"install", Release, chart, "--namespace", Namespace, "--create-namespace", "--wait", "--timeout", "5m"}, values...)
+	if _, err := Helm(ctx, c, helm, args...); err != nil {
 		return err
-	}
-	// A killed run leaves its pools and volumes mounted: RemoveAll must
-	// not descend into them.
-	if err := unmountAll(dir); err != nil {
-		return err
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return fmt.Errorf("failed to clean %s: %w", dir, err)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("failed to create %s: %w", dir, err)
 	}
 	return nil
 }
 
-func printUsage(out io.Writer, cp *controlplane.ControlPlane, kubeconfig string, took time.Duration) {
+// Helm runs a helm command against the cluster and returns its output.
+func Helm(ctx context.Context, c *localcluster.Cluster, helm string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, helm, append(args, "--kubeconfig", c.KubeconfigPath)...)
+	home := filepath.Join(c.Dir, "helm")
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+home+"/cache", "HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("helm %v: %w: %s", args, err, out)
+	}
+	return string(out), nil
+}
+
+func printUsage(cfg Config, c *localcluster.Cluster, kubeconfig string, took time.Duration) {
+	out := cfg.Out
 	_, _ = fmt.Fprintf(out, `
-Plinth local cluster is up (%s): etcd, kube-apiserver, kube-controller-manager,
-kube-scheduler and %d simulated nodes.
+Plinth's local cluster is up (%s): a control plane and %d real nodes (kubelet,
+containerd, kube-proxy), each in network, mount and PID namespaces of its own.
 
   export KUBECONFIG=%s PATH=%s:$PATH
-  kubectl get nodes -L topology.kubernetes.io/zone
-  kubectl get nodes -o custom-columns=NAME:.metadata.name,POD-CIDR:.spec.podCIDR
-
-Component logs:
-`, took.Round(time.Millisecond), len(cp.Options().Nodes), kubeconfig, cp.Options().BinDir)
-	logs := cp.LogPaths()
+  kubectl get nodes -o wide -L topology.kubernetes.io/zone
+`, took.Round(time.Second), len(c.Nodes), kubeconfig, filepath.Join(cfg.BinDir, "k8s"))
+	if cfg.Plinth {
+		_, _ = fmt.Fprint(out, plinthUsage)
+	} else {
+		_, _ = fmt.Fprintf(out, "\nNo pod network yet: the nodes stay NotReady until you install Plinth, e.g.\n  helm install plinth %s -n plinth-system --create-namespace\n", cfg.Chart)
+	}
+	_, _ = fmt.Fprintln(out, "\nLogs:")
+	logs := c.LogPaths()
 	for _, name := range slices.Sorted(maps.Keys(logs)) {
 		_, _ = fmt.Fprintf(out, "  %-24s %s\n", name, logs[name])
 	}
+	_, _ = fmt.Fprintln(out, "\nPress Ctrl-C to stop; everything the cluster made is removed.")
 }
+
+const plinthUsage = `
+Plinth is installed (helm release "plinth" in namespace plinth-system) and is
+the nodes' pod network and storage:
+
+  kubectl -n plinth-system get pods -o wide
+  kubectl apply -k config/samples              # the seed scenarios
+  kubectl get pvc,volumesnapshot,pods -o wide  # watch the sample pod run
+  kubectl exec app -- cat /data/log            # the data on its Plinth volume
+  kubectl exec app-restored -- cat /data/log   # read back from a restore
+  helm test plinth -n plinth-system            # provision, snapshot, consume
+`

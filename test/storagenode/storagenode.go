@@ -24,9 +24,8 @@ import (
 	"github.com/plinth-dev/plinth/controllers/csiconn"
 	"github.com/plinth-dev/plinth/csi-driver/driver"
 	"github.com/plinth-dev/plinth/csi-driver/plugin"
-	"github.com/plinth-dev/plinth/csi-driver/topology"
+	"github.com/plinth-dev/plinth/csi-driver/registration/registrationtest"
 	"github.com/plinth-dev/plinth/test/controlplane"
-	"github.com/plinth-dev/plinth/test/hostrun"
 	"github.com/plinth-dev/plinth/test/testpool"
 )
 
@@ -58,11 +57,15 @@ type Node struct {
 	// Conn talks to the node's CSI driver directly, as the kubelet would.
 	Conn *csiconn.Conn
 
-	t      testing.TB
-	cp     *controlplane.ControlPlane
-	opts   Options
-	cancel context.CancelFunc
-	done   chan error
+	t           testing.TB
+	cp          *controlplane.ControlPlane
+	opts        Options
+	registryDir string
+	log         logr.Logger
+	cancel      context.CancelFunc
+	done        chan error
+	// kubelet is the simulated plugin watcher of the running plinth-node.
+	kubelet *registrationtest.Kubelet
 }
 
 // InstallDriver creates what the chart installs cluster-wide for the driver:
@@ -114,6 +117,7 @@ func Start(t testing.TB, cp *controlplane.ControlPlane, name string, opts Option
 		PoolDir:  filepath.Join(testpool.Mount(t, opts.PoolFS, opts.PoolSize), "pool"),
 		Endpoint: "unix://" + filepath.Join(sockDir, "csi.sock"),
 		t:        t, cp: cp, opts: opts,
+		registryDir: filepath.Join(sockDir, "plugins_registry"),
 	}
 	t.Cleanup(n.Stop)
 	n.Restart()
@@ -121,11 +125,17 @@ func Start(t testing.TB, cp *controlplane.ControlPlane, name string, opts Option
 }
 
 // Restart starts plinth-node (again) on the node's pool and waits until the
-// driver is registered.
+// driver is registered through its registration socket, which a simulated
+// kubelet plugin watcher follows as long as plinth-node runs.
 func (n *Node) Restart() {
 	n.t.Helper()
 	n.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
+	n.log = n.logger()
+	if err := n.startKubelet(ctx); err != nil {
+		cancel()
+		n.t.Fatal(err)
+	}
 	n.cancel, n.done = cancel, make(chan error, 1)
 	cfg := app.Config{
 		Plugin: plugin.Config{
@@ -133,10 +143,10 @@ func (n *Node) Restart() {
 			Version:       "test",
 			NodeName:      n.Name,
 			Endpoint:      n.Endpoint,
+			RegistryDir:   n.registryDir,
 			PoolDir:       n.PoolDir,
 			DefaultFSType: "ext4",
-			Topology:      topology.FromNodeLabels(n.cp.Clientset, n.Name),
-			Logger:        n.logger(),
+			Logger:        n.log,
 		},
 		RestConfig:     n.cp.Config,
 		Namespace:      Namespace,
@@ -154,8 +164,8 @@ func (n *Node) Restart() {
 		n.t.Fatal(err)
 	}
 	n.Conn = conn
-	if err := n.register(ctx); err != nil {
-		n.t.Fatalf("failed to register the driver of node %s: %v", n.Name, err)
+	if err := n.WaitForRegistration(ctx, 0); err != nil {
+		n.t.Fatal(err)
 	}
 }
 
@@ -220,24 +230,9 @@ func (n *Node) Stop() {
 	case <-time.After(time.Minute):
 		n.t.Errorf("plinth-node on %s did not stop within a minute", n.Name)
 	}
+	n.kubelet.Wait()
 	_ = n.Conn.Close()
 	n.cancel = nil
-}
-
-// register does what the kubelet does when a CSI driver registers: it
-// labels the Node with the driver's topology and lists the driver in the
-// node's CSINode object.
-func (n *Node) register(ctx context.Context) error {
-	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := n.Conn.WaitReady(waitCtx, 50*time.Millisecond); err != nil {
-		return err
-	}
-	info, err := n.Conn.Node.NodeGetInfo(waitCtx, &csi.NodeGetInfoRequest{})
-	if err != nil {
-		return fmt.Errorf("failed to get node info: %w", err)
-	}
-	return hostrun.RegisterCSIDriver(waitCtx, n.cp.Client, n.Name, driver.DefaultName, info)
 }
 
 // Volumes lists the IDs of the volumes in the node's pool.

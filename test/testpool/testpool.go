@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/plinth-dev/plinth/test/prereq"
+	"github.com/plinth-dev/plinth/test/reaper"
 )
 
 // Filesystems of a test pool.
@@ -34,6 +35,14 @@ func Mount(tb testing.TB, fsType string, sizeBytes int64) string {
 		tb.Fatalf("unknown pool filesystem %q", fsType)
 	}
 	run(tb, "mkdir", mnt)
+	// A killed test binary cannot run its cleanups: the reaper unmounts
+	// and detaches for it.
+	if r, err := reaper.Get(); err == nil {
+		_ = r.Track(func(s *reaper.State) {
+			s.Mounts = append(s.Mounts, mnt)
+			s.LoopFiles = append(s.LoopFiles, image)
+		})
+	}
 	// A loop mount detaches its device automatically on unmount.
 	run(tb, "mount", "-o", "loop", image, mnt)
 	tb.Cleanup(func() {

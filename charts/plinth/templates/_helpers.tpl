@@ -129,3 +129,16 @@ subjects:
 {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/*
+Tolerations of the pods that must run before the pod network does: the
+taints a node carries until its network plugin is ready.
+*/}}
+{{- define "plinth.networkBootstrapTolerations" -}}
+- key: node.kubernetes.io/not-ready
+  operator: Exists
+  effect: NoSchedule
+- key: node.kubernetes.io/network-unavailable
+  operator: Exists
+  effect: NoSchedule
+{{- end }}

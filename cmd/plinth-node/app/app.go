@@ -3,10 +3,10 @@ package app
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
-	"github.com/container-storage-interface/spec/lib/go/csi"
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -35,7 +35,8 @@ import (
 
 // Config is what plinth-node needs to run.
 type Config struct {
-	// Plugin configures the CSI node plugin.
+	// Plugin configures the CSI node plugin. Run sets its Topology to a
+	// watch of the Node, which the controllers share.
 	Plugin plugin.Config
 	// RestConfig reaches the API server.
 	RestConfig *rest.Config
@@ -61,6 +62,14 @@ type Config struct {
 	// SkipControllerNameValidation allows several plinth-node instances in
 	// one process, as tests that simulate many nodes run them.
 	SkipControllerNameValidation bool
+	// DaemonSet is plinth-node's DaemonSet, watched for the chart's
+	// uninstall request; empty disables the uninstall path.
+	DaemonSet string
+	// PodName is this plinth-node pod, which reports the node's cleanup.
+	PodName string
+	// HostMountNS is the host's mount namespace (its /proc/1/ns/mnt), where
+	// the uninstall releases the pool directory.
+	HostMountNS string
 }
 
 // Default client limits of plinth-node: enough for a burst of claims and
@@ -82,11 +91,50 @@ func Scheme() (*runtime.Scheme, error) {
 }
 
 // Run runs the node plugin and the node controllers until ctx is done or one
-// of them fails.
+// of them fails. When the chart's uninstall hook asks (an annotation on the
+// DaemonSet), it stops them, removes what Plinth installed on the node, and
+// stays idle until stopped, also across restarts of its container.
 func Run(ctx context.Context, cfg Config) error {
+	if cfg.DaemonSet == "" {
+		return runNode(ctx, cfg)
+	}
+	u, err := newUninstaller(cfg)
+	if err != nil {
+		return err
+	}
+	if err := u.watch(ctx); err != nil {
+		return err
+	}
+	if !u.isRequested() {
+		active, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		go func() {
+			select {
+			case <-u.requested:
+				cancel(errUninstall)
+			case <-active.Done():
+			}
+		}()
+		err := runNode(active, cfg)
+		if !errors.Is(context.Cause(active), errUninstall) {
+			return err
+		}
+	}
+	return u.run(ctx)
+}
+
+// runNode runs the node plugin and the node controllers.
+func runNode(ctx context.Context, cfg Config) error {
+	mgr, err := newManager(cfg)
+	if err != nil {
+		return err
+	}
 	g, ctx := errgroup.WithContext(ctx)
+	if cfg.Plugin.Topology, err = watchTopology(ctx, mgr, cfg.Plugin); err != nil {
+		return err
+	}
 	g.Go(func() error { return plugin.Run(ctx, cfg.Plugin) })
-	g.Go(func() error { return runControllers(ctx, cfg) })
+	g.Go(func() error { return runControllers(ctx, mgr, cfg) })
 	if err := g.Wait(); err != nil {
 		return fmt.Errorf("plinth-node stopped: %w", err)
 	}
@@ -94,7 +142,7 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 // runControllers waits for the plugin's socket, then runs the manager.
-func runControllers(ctx context.Context, cfg Config) error {
+func runControllers(ctx context.Context, mgr ctrl.Manager, cfg Config) error {
 	conn, err := csiconn.Dial(cfg.Plugin.Endpoint, cfg.CSIDialOptions...)
 	if err != nil {
 		return err
@@ -103,15 +151,7 @@ func runControllers(ctx context.Context, cfg Config) error {
 	if err := conn.WaitReady(ctx, 100*time.Millisecond); err != nil {
 		return err
 	}
-	info, err := conn.Node.NodeGetInfo(ctx, &csi.NodeGetInfoRequest{})
-	if err != nil {
-		return fmt.Errorf("failed to get node info: %w", err)
-	}
-	mgr, err := newManager(cfg)
-	if err != nil {
-		return err
-	}
-	if err := setupControllers(ctx, mgr, cfg, conn, info.GetAccessibleTopology().GetSegments()); err != nil {
+	if err := setupControllers(ctx, mgr, cfg, conn); err != nil {
 		return err
 	}
 	if err := mgr.Start(ctx); err != nil {
@@ -146,15 +186,18 @@ func newManager(cfg Config) (ctrl.Manager, error) {
 	return mgr, nil
 }
 
-func setupControllers(ctx context.Context, mgr ctrl.Manager, cfg Config, conn *csiconn.Conn, topology map[string]string) error {
+// setupControllers registers the node controllers; the node's topology is
+// the one Run watches for the plugin.
+func setupControllers(ctx context.Context, mgr ctrl.Manager, cfg Config, conn *csiconn.Conn) error {
 	snapshots, err := snapshotAPIInstalled(mgr.GetRESTMapper())
 	if err != nil {
 		return err
 	}
 	recorder := mgr.GetEventRecorder("plinth-node")
+	nodeTopology := cfg.Plugin.Topology
 	p := &provisioning.Provisioner{
 		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Controller: conn.Controller, DriverName: cfg.Plugin.DriverName,
-		NodeName: cfg.Plugin.NodeName, Topology: topology, Recorder: recorder,
+		NodeName: cfg.Plugin.NodeName, Topology: nodeTopology, Recorder: recorder,
 	}
 	if err := provisioning.SetupWithManager(ctx, mgr, p, provisioning.SetupOptions{Workers: cfg.Workers, WatchSnapshots: snapshots}); err != nil {
 		return err
@@ -183,9 +226,12 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, cfg Config, conn *c
 	if err := setupStoragePool(mgr, cfg, conn, snapshots); err != nil {
 		return err
 	}
+	if err := setupTopologyNotice(mgr, cfg.Plugin, recorder); err != nil {
+		return err
+	}
 	publisher := &capacity.Publisher{
 		Client: mgr.GetClient(), Controller: conn.Controller, DriverName: cfg.Plugin.DriverName,
-		NodeName: cfg.Plugin.NodeName, Namespace: cfg.Namespace, Topology: topology, Resync: cfg.CapacityResync,
+		NodeName: cfg.Plugin.NodeName, Namespace: cfg.Namespace, Topology: nodeTopology, Resync: cfg.CapacityResync,
 	}
 	return publisher.SetupWithManager(mgr, snapshots)
 }

@@ -5,4 +5,13 @@
 // selected for this node, the snapshot content controller for the
 // snapshots of this node's volumes, and the capacity publisher. Everything stops
 // together when the context ends or any part fails.
+//
+// The node's topology (its zone and region labels) is watched once, through
+// the manager's Node informer, and shared by the driver, the kubelet
+// registration, the provisioner and the capacity publisher, so a label
+// added, changed or removed while plinth-node runs reaches them all: new
+// volumes and the CSIStorageCapacity objects get the new topology, and the
+// driver registers with the kubelet again. Existing PVs keep the node
+// affinity they were provisioned with (it is immutable); when the node no
+// longer satisfies it, a Warning Event on the Node names them.
 package app

@@ -14,6 +14,18 @@ const TempPrefix = ".tmp-"
 // Write replaces path with data: temporary file in the same directory,
 // fsync, rename, fsync of the directory.
 func Write(path string, data []byte, perm os.FileMode) error {
+	return publish(path, data, perm, os.Rename, "replace")
+}
+
+// Create is Write that never replaces: when path exists it fails with an
+// error that matches fs.ErrExist. The file appears whole, by a hard link.
+func Create(path string, data []byte, perm os.FileMode) error {
+	return publish(path, data, perm, os.Link, "create")
+}
+
+// publish writes data to a synced temporary file next to path and puts it
+// in place with place (rename or link).
+func publish(path string, data []byte, perm os.FileMode, place func(string, string) error, verb string) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, TempPrefix+strings.ReplaceAll(filepath.Base(path), "*", "")+"-*")
 	if err != nil {
@@ -23,8 +35,8 @@ func Write(path string, data []byte, perm os.FileMode) error {
 	if err := writeAndSync(tmp, data, perm); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("failed to replace %s: %w", path, err)
+	if err := place(tmp.Name(), path); err != nil {
+		return fmt.Errorf("failed to %s %s: %w", verb, path, err)
 	}
 	return SyncDir(dir)
 }

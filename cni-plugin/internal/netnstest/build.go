@@ -9,6 +9,10 @@ import (
 // PluginPackage is the import path of the plinth-cni command.
 const PluginPackage = "github.com/plinth-dev/plinth/cmd/plinth-cni"
 
+// LoopbackPackage is the import path of the reference loopback plugin,
+// which runtimes call for every pod's lo.
+const LoopbackPackage = "github.com/containernetworking/plugins/plugins/main/loopback"
+
 // BuildBinary builds the command pkg into dir and returns the binary's path,
 // so that tests can execute it the way a container runtime does.
 func BuildBinary(dir, pkg string) (string, error) {

@@ -32,4 +32,24 @@
 //
 // On the node, a volume is attached as a loop device. Expanding an attached
 // volume grows the file and refreshes the loop device's size online.
+//
+// A volume's device is found by the identity of its file, the device and
+// inode numbers that stat reports and LOOP_GET_STATUS64 returns for every
+// bound loop device, never by the file's path: the kernel reports a backing
+// file's path as seen from the mount namespace that attached it, or relative
+// to the pool's mount once that namespace is gone. plinth-node runs in a
+// container, and each restart of the container is a new mount namespace;
+// matching paths would lose track of every device attached before it.
+//
+// Loop devices are driven by ioctls rather than losetup: LOOP_CTL_GET_FREE
+// and LOOP_CONFIGURE attach in one call (Linux 5.8 or later), retrying a
+// bounded number of times when another process takes the free device first;
+// LOOP_CLR_FD detaches; LOOP_SET_CAPACITY refreshes the size. Devices are
+// attached without the autoclear flag, so they outlive plinth-node restarts.
+// A device is found, then used, through one open file descriptor, and an
+// open device cannot change its backing file: the kernel defers any detach
+// to the last close. Attach reuses the device a volume has, cancelling a
+// deferred detach and growing it to its file. DeleteVolume detaches a device
+// nothing has mounted; one mounted in any mount namespace (which an exclusive
+// open detects) or bind-mounted as a block volume is in use.
 package pool

@@ -81,7 +81,7 @@ func New(opts Options) (*Pool, error) {
 }
 
 // resolveDir creates the pool layout and returns the absolute, symlink-free
-// path of dir, which is how the kernel reports loop devices' backing files.
+// path of dir.
 func resolveDir(dir string) (string, error) {
 	if dir == "" {
 		return "", errors.New("failed to open pool: no directory given")

@@ -152,19 +152,16 @@ func (p *Pool) commitVolume(vol backend.Volume) error {
 	return nil
 }
 
-// DeleteVolume removes the metadata, then the data. A volume attached to a
-// loop device is in use and is left untouched.
-func (p *Pool) DeleteVolume(_ context.Context, id backend.VolumeID) error {
+// DeleteVolume removes the metadata, then the data. A volume still attached
+// to a loop device is detached first, or the deleted file would keep its
+// space; one whose device is mounted is in use and is left untouched.
+func (p *Pool) DeleteVolume(ctx context.Context, id backend.VolumeID) error {
 	data, meta, err := p.volumeFiles(id)
 	if err != nil {
 		return err
 	}
-	device, err := findLoop(data)
-	if err != nil {
+	if err := p.detachUnused(ctx, id, data); err != nil {
 		return err
-	}
-	if device != "" {
-		return fmt.Errorf("%w: volume %s is attached as %s", backend.ErrInUse, id, device)
 	}
 	p.copies.stop(string(id))
 	if err := removeSynced(meta); err != nil {
@@ -198,7 +195,7 @@ func (p *Pool) ExpandVolume(ctx context.Context, id backend.VolumeID, sizeBytes 
 	if err := p.ensureSpace(ctx, sizeBytes-vol.CapacityBytes); err != nil {
 		return backend.Volume{}, err
 	}
-	if err := p.growData(ctx, id, sizeBytes); err != nil {
+	if err := p.growData(id, sizeBytes); err != nil {
 		return backend.Volume{}, err
 	}
 	vol.CapacityBytes = sizeBytes
@@ -208,7 +205,7 @@ func (p *Pool) ExpandVolume(ctx context.Context, id backend.VolumeID, sizeBytes 
 
 // growData grows the file first and the metadata after: a crash in between
 // leaves the old size recorded and a retried expansion completes it.
-func (p *Pool) growData(ctx context.Context, id backend.VolumeID, sizeBytes int64) error {
+func (p *Pool) growData(id backend.VolumeID, sizeBytes int64) error {
 	data, _, err := p.volumeFiles(id)
 	if err != nil {
 		return err
@@ -216,11 +213,12 @@ func (p *Pool) growData(ctx context.Context, id backend.VolumeID, sizeBytes int6
 	if err := os.Truncate(data, sizeBytes); err != nil {
 		return noSpace(fmt.Errorf("failed to grow %s: %w", data, err))
 	}
-	device, err := findLoop(data)
-	if err != nil || device == "" {
+	d, err := openLoop(data)
+	if err != nil || d == nil {
 		return err
 	}
-	return refreshLoop(ctx, device)
+	defer func() { _ = d.close() }()
+	return d.refresh()
 }
 
 // GetVolume returns the volume with its current condition.

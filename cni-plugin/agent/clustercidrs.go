@@ -1,0 +1,61 @@
+package agent
+
+import (
+	"net/netip"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// CIDRSource says where the cluster CIDRs come from.
+type CIDRSource string
+
+// The sources of the cluster CIDRs, in the order they are consulted.
+const (
+	// CIDRSourceClusterNetwork is spec.podCIDRs of the ClusterNetwork "default".
+	CIDRSourceClusterNetwork CIDRSource = "ClusterNetwork"
+	// CIDRSourceFlag is plinth-node's --cluster-cidrs.
+	CIDRSourceFlag CIDRSource = "flag"
+	// CIDRSourceKubeadm is networking.podSubnet of kubeadm's
+	// ClusterConfiguration (ConfigMap kube-system/kubeadm-config).
+	CIDRSourceKubeadm CIDRSource = "kubeadm-config"
+	// CIDRSourceNodes is the union of every Node's spec.podCIDRs, which
+	// changes as Nodes come and go.
+	CIDRSourceNodes CIDRSource = "Nodes"
+)
+
+// ClusterCIDRs returns the cluster's pod CIDRs and where they come from: the
+// configured ones, or else the union of the pod CIDRs of nodes.
+func (a *Agent) ClusterCIDRs(nodes []corev1.Node) ([]netip.Prefix, CIDRSource) {
+	if len(a.clusterCIDRs) > 0 {
+		return a.clusterCIDRs, a.cfg.ClusterCIDRSource
+	}
+	var all []netip.Prefix
+	for i := range nodes {
+		all = append(all, toInfo(&nodes[i]).podCIDRs...)
+	}
+	return outermost(all), CIDRSourceNodes
+}
+
+// outermost sorts prefixes and drops duplicates and those inside another,
+// so that the result can fill an nftables interval set: its elements must
+// not overlap.
+func outermost(prefixes []netip.Prefix) []netip.Prefix {
+	sorted := slices.Clone(prefixes)
+	// By address, and the shorter prefix first among equal addresses: a
+	// prefix that contains later ones then always comes before them.
+	slices.SortFunc(sorted, func(a, b netip.Prefix) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return a.Bits() - b.Bits()
+	})
+	out := make([]netip.Prefix, 0, len(sorted))
+	for _, p := range sorted {
+		if n := len(out); n > 0 && out[n-1].Contains(p.Addr()) && out[n-1].Bits() <= p.Bits() {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}

@@ -1,0 +1,74 @@
+package agent_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/plinth-dev/plinth/cni-plugin/agent"
+)
+
+// A failure is returned for the controller's backoff, turns the readiness
+// check red and is reported once on the Node; it never stops the caller.
+func TestReconcilerReportsFailuresAndRetries(t *testing.T) {
+	self := node("n1") // no pod CIDRs yet: Sync leaves the kernel alone
+	c := fake.NewClientBuilder().WithObjects(&self).Build()
+	dir := t.TempDir()
+	a, err := agent.New(agent.Config{NodeName: "n1", Masquerade: true, CNIConfDir: dir, StateFile: filepath.Join(dir, "state")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	resolve := func(_ context.Context, cfg agent.Config) (agent.Config, error) {
+		if calls++; calls <= 2 {
+			return cfg, errors.New("API server unavailable")
+		}
+		cfg.ClusterCIDRs, cfg.ClusterCIDRSource = []string{"10.3.0.0/16"}, agent.CIDRSourceKubeadm
+		return cfg, nil
+	}
+	rec := events.NewFakeRecorder(10)
+	r := &agent.Reconciler{Client: c, Agent: a, Resolve: resolve, Recorder: rec}
+	if r.ReadyzCheck(nil) == nil {
+		t.Error("ready before the first sync")
+	}
+	for range 2 {
+		if _, err := r.Reconcile(t.Context(), ctrl.Request{}); err == nil {
+			t.Fatal("Reconcile hid the failure from the backoff")
+		}
+		if err := r.ReadyzCheck(nil); err == nil || !strings.Contains(err.Error(), "API server unavailable") {
+			t.Errorf("readiness while failing = %v", err)
+		}
+	}
+	wantEvents(t, rec, "Warning NetworkProgrammingFailed") // once, not per retry
+
+	res, err := r.Reconcile(t.Context(), ctrl.Request{})
+	if err != nil || res.RequeueAfter == 0 {
+		t.Fatalf("Reconcile after recovery = %v, %v", res, err)
+	}
+	if err := r.ReadyzCheck(nil); err == nil || !strings.Contains(err.Error(), "pod CIDRs") {
+		t.Errorf("readiness of a node without pod CIDRs = %v", err)
+	}
+	wantEvents(t, rec, "Normal ClusterCIDRs cluster CIDRs from kubeadm-config: [10.3.0.0/16]")
+}
+
+func wantEvents(t *testing.T, rec *events.FakeRecorder, want ...string) {
+	t.Helper()
+	var got []string
+	for len(rec.Events) > 0 {
+		got = append(got, <-rec.Events)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("event %q, want %q", got[i], want[i])
+		}
+	}
+}

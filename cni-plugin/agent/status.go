@@ -1,0 +1,71 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+)
+
+// Reasons of the Events the agent records on its Node.
+const (
+	// ReasonNetworkFailed: the agent cannot program the node's pod network;
+	// it retries with backoff.
+	ReasonNetworkFailed = "NetworkProgrammingFailed"
+	// ReasonNetworkReady: the node's pod network is programmed (again).
+	ReasonNetworkReady = "NetworkReady"
+	// ReasonClusterCIDRs: where the cluster CIDRs come from, when that
+	// changes.
+	ReasonClusterCIDRs = "ClusterCIDRs"
+)
+
+var (
+	errNotSynced  = errors.New("the pod network has not been programmed yet")
+	errNoPodCIDRs = errors.New("waiting for this node's pod CIDRs")
+)
+
+// status is what the reconciler last reported, read concurrently by the
+// readiness check.
+type status struct {
+	mu     sync.Mutex
+	synced bool
+	err    error
+	source CIDRSource
+	cidrs  string
+}
+
+// set records the network's state, nil for programmed, and reports
+// whether it changed.
+func (s *status) set(err error) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := !s.synced || fmt.Sprint(s.err) != fmt.Sprint(err)
+	s.synced, s.err = true, err
+	return changed
+}
+
+// setCIDRs records the cluster CIDRs and their source, and reports which
+// of them changed.
+func (s *status) setCIDRs(source CIDRSource, cidrs string) (sourceChanged, cidrsChanged bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sourceChanged, cidrsChanged = s.source != source, s.cidrs != cidrs
+	s.source, s.cidrs = source, cidrs
+	return sourceChanged, cidrsChanged
+}
+
+func (s *status) get() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.synced {
+		return errNotSynced
+	}
+	return s.err
+}
+
+// ReadyzCheck fails until the node's pod network is programmed and while
+// the agent cannot program it; register it with the manager's readiness
+// checks (mgr.AddReadyzCheck("network", r.ReadyzCheck)).
+func (r *Reconciler) ReadyzCheck(_ *http.Request) error {
+	return r.status.get()
+}

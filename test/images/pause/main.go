@@ -1,0 +1,39 @@
+// Command pause is the process of the pause (sandbox) image that hack/images
+// builds for real nodes and e2e tests (`make e2e-images`): it holds a pod's
+// namespaces by doing nothing until SIGTERM or SIGINT, then exits 0. As PID 1
+// of a PID namespace it also reaps the orphans the kernel hands it.
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	children := make(chan os.Signal, 1)
+	if os.Getpid() == 1 {
+		signal.Notify(children, syscall.SIGCHLD)
+	}
+	for {
+		select {
+		case <-stop:
+			return
+		case <-children:
+			reap()
+		}
+	}
+}
+
+// reap collects every exited child, so that none stays a zombie. One
+// SIGCHLD may stand for several children.
+func reap() {
+	for {
+		pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
+	}
+}
