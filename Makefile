@@ -92,7 +92,7 @@ test-go: helm kustomize ## Run the Go tests only (unit, node and control-plane t
 E2E_PACKAGES ?= ./test/localcluster/ ./test/e2e/realnodes/
 
 .PHONY: test-e2e
-test-e2e: deps k8s-bins e2e-deps helm ## Run the real-node end-to-end tests only (root).
+test-e2e: deps k8s-bins e2e-deps helm kustomize ## Run the real-node end-to-end tests only (root).
 	$(GO) test $(GOTEST_FLAGS) -p 1 -v $(E2E_PACKAGES)
 
 .PHONY: e2e-deps

@@ -233,11 +233,12 @@ func (s *NodeServer) publish(req *csi.NodePublishVolumeRequest, device string) e
 	if err != nil {
 		return status.Errorf(codes.Internal, "failed to create target_path: %v", err)
 	}
-	options := []string{"bind"}
 	if readOnly {
-		options = append(options, "ro")
+		err = s.bindReadOnly(source, target)
+	} else {
+		err = s.d.mounter.Mount(source, target, "", []string{"bind"})
 	}
-	if err := s.d.mounter.Mount(source, target, "", options); err != nil {
+	if err != nil {
 		return status.Errorf(codes.Internal, "failed to bind-mount %s at target_path: %v", source, err)
 	}
 	return nil

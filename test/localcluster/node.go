@@ -20,6 +20,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -228,7 +230,41 @@ func (n *Node) startKubelet(ctx context.Context) error {
 		return err
 	}
 	n.kubelet = p
-	return p.exited()
+	return n.waitKubeletHealthy(ctx)
+}
+
+// waitKubeletHealthy polls the kubelet's health endpoint on the node's
+// loopback until it answers (its API port opens at the same time).
+func (n *Node) waitKubeletHealthy(ctx context.Context) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DialContext: dialIn(n.Netns)}}
+	err := poll(ctx, startTimeout, func(ctx context.Context) (bool, error) {
+		if err := n.kubelet.exited(); err != nil {
+			return false, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:10248/healthz", nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return false, nil // not listening yet
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return false, nil
+		}
+		// The API server reaches the kubelet here for exec and logs.
+		conn, err := dialIn(n.Netns)(ctx, "tcp", net.JoinHostPort(n.IP.String(), "10250"))
+		if err != nil {
+			return false, nil //nolint:nilerr // not listening yet
+		}
+		_ = conn.Close()
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the kubelet did not become healthy (log: %s): %w", n.kubelet.logPath, err)
+	}
+	return nil
 }
 
 func (n *Node) startKubeProxy(context.Context) error {

@@ -69,7 +69,7 @@ func Run(ctx context.Context, c client.Client, o Options) (err error) {
 
 // steps creates the objects in order and waits for each to work.
 func (o Options) steps(ctx context.Context, c client.Client, objs []client.Object) error {
-	claim, pod, snap := objs[0].(*corev1.PersistentVolumeClaim), objs[1], objs[2].(*snapshotv1.VolumeSnapshot)
+	claim, pod, snap := objs[0].(*corev1.PersistentVolumeClaim), objs[1].(*corev1.Pod), objs[2].(*snapshotv1.VolumeSnapshot)
 	for _, obj := range []client.Object{claim, pod} {
 		if err := c.Create(ctx, obj); err != nil {
 			return fmt.Errorf("failed to create %T %s: %w", obj, obj.GetName(), err)
@@ -80,6 +80,10 @@ func (o Options) steps(ctx context.Context, c client.Client, objs []client.Objec
 		return fmt.Errorf("claim %s not bound: %w", claim.Name, err)
 	}
 	o.printf("claim bound to %s", claim.Spec.VolumeName)
+	if err := o.wait(ctx, c, pod, func() bool { return podReady(pod) }); err != nil {
+		return fmt.Errorf("consumer pod %s with the volume mounted not running: %w", pod.Name, err)
+	}
+	o.printf("consumer pod running on %s with the volume mounted", pod.Spec.NodeName)
 	if err := c.Create(ctx, snap); err != nil {
 		return fmt.Errorf("failed to create snapshot %s: %w", snap.Name, err)
 	}
@@ -98,6 +102,16 @@ func (o Options) wait(ctx context.Context, c client.Client, obj client.Object, d
 		}
 		return done(), nil
 	})
+}
+
+// podReady: the kubelet has mounted the volume and started the container.
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 func snapshotReady(s *snapshotv1.VolumeSnapshot) bool {

@@ -134,7 +134,7 @@ func prerequisites(t *testing.T) string {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(repo, "bin")
-	for _, p := range []string{"k8s/kubelet", "k8s/kube-proxy", "node/containerd", "pause", "helm"} {
+	for _, p := range []string{"k8s/kubelet", "k8s/kube-proxy", "node/containerd", "pause", "helm", "kustomize"} {
 		_, err := os.Stat(filepath.Join(bin, p))
 		prereq.Require(t, err == nil, "%s (run `make test-e2e`, which builds it)", filepath.Join(bin, p))
 	}

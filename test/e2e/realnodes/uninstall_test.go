@@ -156,7 +156,7 @@ func diffStates(before, after map[string]string) string {
 // fileID is a file's filesystem device (major:minor, as losetup prints
 // it) and inode: loop devices are global to the machine, and only this
 // identity tells this cluster's volumes from another's.
-type fileID struct{ dev, ino string }
+type fileID struct{ dev, ino, path string }
 
 // poolFiles identifies the files in every node's pool.
 func poolFiles(t *testing.T, c *localcluster.Cluster) []fileID {
@@ -169,7 +169,7 @@ func poolFiles(t *testing.T, c *localcluster.Cluster) []fileID {
 		}
 		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 			if f := strings.Fields(line); len(f) == 2 {
-				ids = append(ids, fileID{f[0], f[1]})
+				ids = append(ids, fileID{dev: f[0], ino: f[1]})
 			}
 		}
 	}
@@ -186,7 +186,7 @@ func loopsBacking(t *testing.T, files []fileID) []string {
 	var found []string
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
-		if len(f) == 3 && slices.Contains(files, fileID{f[1], f[2]}) {
+		if len(f) == 3 && slices.ContainsFunc(files, func(id fileID) bool { return id.dev == f[1] && id.ino == f[2] }) {
 			found = append(found, f[0])
 		}
 	}

@@ -1,0 +1,85 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package driver_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/container-storage-interface/spec/lib/go/csi"
+	"golang.org/x/sys/unix"
+
+	"github.com/plinth-dev/plinth/test/testpool"
+)
+
+// TestReadOnlyPublishIsReadOnlyWhereItPropagates: kubelet's directory is a
+// shared mount into which plinth-node's container mounts with Bidirectional
+// propagation, so that kubelet and the container runtime see a copy of each
+// target. A read-only publish must be read-only in that copy too, not only
+// where the driver mounted it.
+func TestReadOnlyPublishIsReadOnlyWhereItPropagates(t *testing.T) {
+	h := startDriver(t, testpool.Ext4, testpool.Ext4)
+	m := h.mountNew(t, "vol", nil)
+	writeFile(t, m.path, pattern(7))
+	kubelet, host := sharedPeers(t)
+
+	target := filepath.Join(kubelet, "ro-target")
+	req := &csi.NodePublishVolumeRequest{VolumeId: m.id, StagingTargetPath: m.staging, TargetPath: target, VolumeCapability: mountCapability, Readonly: true}
+	if _, err := h.node.NodePublishVolume(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, err := h.node.NodeUnpublishVolume(context.Background(), &csi.NodeUnpublishVolumeRequest{VolumeId: m.id, TargetPath: target})
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	for _, dir := range []string{target, filepath.Join(host, "ro-target")} {
+		assertFile(t, filepath.Join(dir, "data.bin"), pattern(7))
+		if err := os.WriteFile(filepath.Join(dir, "new"), nil, 0o600); !errors.Is(err, unix.EROFS) {
+			t.Errorf("creating a file in %s: %v, want EROFS", dir, err)
+		}
+	}
+}
+
+// sharedPeers returns two directories that are peers of one shared mount,
+// as kubelet's directory in plinth-node's container and on the host are: a
+// mount below one appears below the other.
+func sharedPeers(t *testing.T) (dir, peer string) {
+	t.Helper()
+	dir, peer = t.TempDir(), t.TempDir()
+	steps := []struct {
+		source, target string
+		flags          uintptr
+	}{{dir, dir, unix.MS_BIND}, {"", dir, unix.MS_SHARED}, {dir, peer, unix.MS_BIND}}
+	for _, s := range steps {
+		if err := unix.Mount(s.source, s.target, "", s.flags, ""); err != nil {
+			t.Fatalf("failed to set up shared mounts: %v", err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, d := range []string{peer, dir} {
+			if err := unix.Unmount(d, unix.MNT_DETACH); err != nil {
+				t.Errorf("failed to unmount %s: %v", d, err)
+			}
+		}
+	})
+	return dir, peer
+}
