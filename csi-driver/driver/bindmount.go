@@ -37,10 +37,13 @@ import (
 // remount is all there is.
 func (s *NodeServer) bindReadOnly(source, target string) error {
 	err := attachReadOnlyClone(source, target)
-	if errors.Is(err, unix.ENOSYS) {
-		return s.d.mounter.Mount(source, target, "", []string{"bind", "ro"})
+	if !errors.Is(err, unix.ENOSYS) {
+		return err
 	}
-	return err
+	if err := s.d.mounter.Mount(source, target, "", []string{"bind", "ro"}); err != nil {
+		return fmt.Errorf("failed to bind-mount %s read-only: %w", source, err)
+	}
+	return nil
 }
 
 // attachReadOnlyClone clones the mount at source (not the mounts below it,

@@ -26,6 +26,7 @@ import (
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"golang.org/x/sys/unix"
 
+	"github.com/plinth-dev/plinth/csi-driver/backend"
 	"github.com/plinth-dev/plinth/test/testpool"
 )
 
@@ -56,6 +57,53 @@ func TestReadOnlyPublishIsReadOnlyWhereItPropagates(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "new"), nil, 0o600); !errors.Is(err, unix.EROFS) {
 			t.Errorf("creating a file in %s: %v, want EROFS", dir, err)
 		}
+	}
+}
+
+// TestReadOnlyBlockPublishIsTheDevice: a read-only publish of a block
+// volume bind-mounts the volume's device node at the target file.
+func TestReadOnlyBlockPublishIsTheDevice(t *testing.T) {
+	h := startDriver(t, testpool.Ext4, testpool.Ext4)
+	block := &csi.VolumeCapability{
+		AccessType: &csi.VolumeCapability_Block{Block: &csi.VolumeCapability_BlockVolume{}},
+		AccessMode: mountCapability.GetAccessMode(),
+	}
+	ctx := t.Context()
+	resp, err := h.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "raw", CapacityRange: &csi.CapacityRange{RequiredBytes: volumeSize}, VolumeCapabilities: []*csi.VolumeCapability{block}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, staging, target := resp.GetVolume().GetVolumeId(), filepath.Join(h.dir, "raw-staging"), filepath.Join(h.dir, "raw-target")
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_, err := h.node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: id, TargetPath: target})
+		if err == nil {
+			_, err = h.node.NodeUnstageVolume(ctx, &csi.NodeUnstageVolumeRequest{VolumeId: id, StagingTargetPath: staging})
+		}
+		if err == nil {
+			_, err = h.ctrl.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: id})
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	if _, err := h.node.NodeStageVolume(ctx, &csi.NodeStageVolumeRequest{VolumeId: id, StagingTargetPath: staging, VolumeCapability: block}); err != nil {
+		t.Fatal(err)
+	}
+	req := &csi.NodePublishVolumeRequest{VolumeId: id, StagingTargetPath: staging, TargetPath: target, VolumeCapability: block, Readonly: true}
+	if _, err := h.node.NodePublishVolume(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	device, err := h.pool.Device(ctx, backend.VolumeID(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got unix.Stat_t
+	if err := errors.Join(unix.Stat(device, &want), unix.Stat(target, &got)); err != nil {
+		t.Fatal(err)
+	}
+	if got.Mode&unix.S_IFMT != unix.S_IFBLK || got.Rdev != want.Rdev {
+		t.Errorf("the target is mode %o device %d, want the block device %d of %s", got.Mode, got.Rdev, want.Rdev, device)
 	}
 }
 

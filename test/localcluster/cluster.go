@@ -145,19 +145,38 @@ func (c *Cluster) makeDir() error {
 }
 
 // makeHostDirs creates the machine's directories that the nodes mount
-// their own over, remembering the ones it made so Stop removes them.
+// their own over. Other clusters may use them at the same time, so each
+// one it makes gets the reaper's marker, and whichever cluster stops last
+// removes the marked ones (Stop of another must not: removing a directory
+// unmounts it in every mount namespace).
 func (c *Cluster) makeHostDirs() error {
 	for _, d := range append(hostDirs, "/run/netns") {
+		var made []string
 		for p := d; p != "/"; p = filepath.Dir(p) {
-			if _, err := os.Stat(p); err == nil {
-				break
-			}
-			if err := c.track(func(s *reaper.State) { s.EmptyDirs = append(s.EmptyDirs, p) }); err != nil {
-				return err
+			if _, err := os.Stat(p); err != nil {
+				made = append(made, p)
 			}
 		}
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("failed to create %s: %w", d, err)
+		}
+		for _, p := range made {
+			if err := os.WriteFile(filepath.Join(p, reaper.MadeMarker), nil, 0o600); err != nil {
+				return fmt.Errorf("failed to mark %s: %w", p, err)
+			}
+		}
+		var marked []string
+		for p := d; p != "/"; p = filepath.Dir(p) {
+			if _, err := os.Stat(filepath.Join(p, reaper.MadeMarker)); err == nil {
+				marked = append(marked, p) // deepest first
+			}
+		}
+		err := c.track(func(s *reaper.State) {
+			s.UsedDirs = append(s.UsedDirs, d)
+			s.EmptyDirs = append(s.EmptyDirs, marked...)
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -347,10 +366,12 @@ func (c *Cluster) Stop() error {
 	state := c.state
 	c.state = reaper.State{}
 	c.stateMu.Unlock()
-	errs = append(errs, reaper.Clean(state))
+	// Released first, so that the cleaning sees which host directories
+	// other clusters still use.
 	if r, err := reaper.Get(); err == nil {
 		errs = append(errs, r.Release(func(s *reaper.State) { forget(s, state) }))
 	}
+	errs = append(errs, reaper.Clean(state))
 	return errors.Join(errs...)
 }
 
@@ -369,4 +390,5 @@ func forget(s *reaper.State, other reaper.State) {
 	s.Cgroups = reaper.Remove(s.Cgroups, other.Cgroups...)
 	s.Dirs = reaper.Remove(s.Dirs, other.Dirs...)
 	s.EmptyDirs = reaper.Remove(s.EmptyDirs, other.EmptyDirs...)
+	s.UsedDirs = reaper.Remove(s.UsedDirs, other.UsedDirs...)
 }

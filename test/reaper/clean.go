@@ -222,10 +222,33 @@ func removeDirs(s State) error {
 			errs = append(errs, fmt.Errorf("failed to remove %s: %w", d, err))
 		}
 	}
+	used := usedByLiving()
 	for _, d := range s.EmptyDirs {
-		_ = os.Remove(d) // still used or not empty: not ours to remove
+		if used[d] {
+			continue // another owner's mount namespaces have mounts on it
+		}
+		_ = os.Remove(filepath.Join(d, MadeMarker))
+		_ = os.Remove(d) // not empty: not ours to remove
 	}
 	return errors.Join(errs...)
+}
+
+// usedByLiving lists the UsedDirs of the living owners: another process,
+// or another user in this one, whose state still lists them (a user that
+// cleans up releases its entries before it cleans).
+func usedByLiving() map[string]bool {
+	used := map[string]bool{}
+	paths, _ := filepath.Glob(filepath.Join(Root(), "*.json"))
+	for _, path := range paths {
+		s, err := load(path)
+		if err != nil || !s.Owner.Alive() {
+			continue
+		}
+		for _, d := range s.UsedDirs {
+			used[d] = true
+		}
+	}
+	return used
 }
 
 // pollUntil waits until done reports true, up to cleanTimeout.

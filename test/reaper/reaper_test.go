@@ -183,3 +183,29 @@ func must(t *testing.T, err error) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestHostDirsStayWhileAnotherOwnerUsesThem: a host directory that other
+// mount namespaces mount over is removed only by the last owner using it
+// (removing it would unmount it everywhere).
+func TestHostDirsStayWhileAnotherOwnerUsesThem(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir()) // a registry of the test's own
+	dir := filepath.Join(t.TempDir(), "var-lib-kubelet")
+	must(t, os.Mkdir(dir, 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, reaper.MadeMarker), nil, 0o600))
+	self, err := reaper.Self()
+	must(t, err)
+	must(t, os.MkdirAll(reaper.Root(), 0o700))
+	other := filepath.Join(reaper.Root(), "other.json")
+	data, _ := json.Marshal(reaper.State{Owner: self, UsedDirs: []string{dir}})
+	must(t, os.WriteFile(other, data, 0o600))
+
+	must(t, reaper.Clean(reaper.State{EmptyDirs: []string{dir}}))
+	if !exists(dir) {
+		t.Fatal("the directory was removed while another owner uses it")
+	}
+	must(t, os.Remove(other))
+	must(t, reaper.Clean(reaper.State{EmptyDirs: []string{dir}}))
+	if exists(dir) {
+		t.Error("the last owner left the directory behind")
+	}
+}

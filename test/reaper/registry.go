@@ -56,13 +56,22 @@ type State struct {
 	Cgroups []string `json:"cgroups,omitempty"`
 	// Dirs are removed with their content, once nothing is mounted below.
 	Dirs []string `json:"dirs,omitempty"`
-	// EmptyDirs are removed only if empty (mount points made on the host).
+	// EmptyDirs are removed if empty but for a MadeMarker file, and only
+	// once no living owner lists them in UsedDirs (mount points made on the
+	// host: removing a directory unmounts whatever other mount namespaces
+	// have mounted on it).
 	EmptyDirs []string `json:"emptyDirs,omitempty"`
+	// UsedDirs are the host directories this owner mounts over elsewhere.
+	UsedDirs []string `json:"usedDirs,omitempty"`
 }
+
+// MadeMarker is the file an owner puts into a host directory it made, so
+// that whichever owner leaves last removes it.
+const MadeMarker = ".plinth-reaper-made"
 
 // Empty reports whether s holds nothing.
 func (s *State) Empty() bool {
-	return len(s.Processes)+len(s.Netns)+len(s.LoopFiles)+len(s.LoopDirs)+len(s.Mounts)+len(s.Cgroups)+len(s.Dirs)+len(s.EmptyDirs) == 0
+	return len(s.Processes)+len(s.Netns)+len(s.LoopFiles)+len(s.LoopDirs)+len(s.Mounts)+len(s.Cgroups)+len(s.Dirs)+len(s.EmptyDirs)+len(s.UsedDirs) == 0
 }
 
 // Registry is the state file of this process.
@@ -142,9 +151,16 @@ func (r *Registry) ReleaseProcess(pid int) error {
 	})
 }
 
-// Remove returns value without the given items.
+// Remove returns values without one occurrence of each item: two users of
+// one process may list the same thing, and one leaving keeps the other's.
 func Remove(values []string, items ...string) []string {
-	return slices.DeleteFunc(values, func(v string) bool { return slices.Contains(items, v) })
+	out := slices.Clone(values)
+	for _, item := range items {
+		if i := slices.Index(out, item); i >= 0 {
+			out = slices.Delete(out, i, i+1)
+		}
+	}
+	return out
 }
 
 func (r *Registry) saveLocked() error {

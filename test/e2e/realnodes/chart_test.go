@@ -66,6 +66,15 @@ func TestChartInstalledWithDefaultsRuns(t *testing.T) {
 			t.Errorf("helm test did not report success:\n%s", out)
 		}
 	})
+	t.Run("the notes claim from the release's own class", func(t *testing.T) {
+		notes, err := devcluster.Helm(t.Context(), e.cluster, e.helm, "get", "notes", devcluster.Release, "-n", releaseNS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(notes, "storageClassName: plinth") || strings.Contains(notes, "config/samples") {
+			t.Errorf("NOTES do not show a claim of the release's class alone:\n%s", notes)
+		}
+	})
 	t.Run("no component was refused a request", func(t *testing.T) {
 		if lines := e.forbiddenLines(t); len(lines) > 0 {
 			t.Errorf("the chart's RBAC refused %d requests:\n%s", len(lines), strings.Join(lines, "\n"))

@@ -125,7 +125,7 @@ func cluster(t *testing.T) *env {
 }
 
 // prerequisites checks what real nodes need and returns the repository.
-func prerequisites(t *testing.T) string {
+func prerequisites(t testing.TB) string {
 	t.Helper()
 	prereq.Root(t)
 	prereq.Commands(t, "runc", "nsenter", "unshare", "ip", "nft", "mkfs.xfs", "losetup")

@@ -118,7 +118,9 @@ func (e *env) pollBefore(t testing.TB, deadline time.Time, what string, cond fun
 	var last error
 	err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		ok, err := cond(ctx)
-		last = err
+		if ctx.Err() == nil { // not the deadline cutting cond short
+			last = err
+		}
 		return ok, nil
 	})
 	if err != nil {
@@ -186,8 +188,11 @@ func (e *env) expectPing(t testing.TB, ns, from string, to *corev1.Pod) {
 	e.poll(t, fmt.Sprintf("%s to ping %s at %s", from, to.Name, ip), func(ctx context.Context) (bool, error) {
 		out, err := e.sh(ctx, ns, from, "ping -c 3 -w 10 "+ip.String())
 		m := packetsReceived.FindStringSubmatch(out)
+		if m == nil && err != nil {
+			return false, err
+		}
 		if m == nil {
-			return false, fmt.Errorf("no ping summary (%v): %s", err, out)
+			return false, fmt.Errorf("no ping summary: %s", out)
 		}
 		if m[1] != "3" || m[2] != "3" {
 			return false, fmt.Errorf("%s of %s pings came back: %s", m[2], m[1], out)
@@ -301,6 +306,8 @@ type reservation struct {
 	ips []string
 	// podUID is the pod the record says the addresses are for.
 	podUID string
+	// created is when the addresses were reserved.
+	created time.Time
 }
 
 // veth is the host end of the attachment's veth pair.
@@ -331,12 +338,13 @@ func reservations(n *localcluster.Node) (map[string]reservation, error) {
 			return nil, fmt.Errorf("failed to read reservation %s of %s: %w", entry.Name(), n.Name(), err)
 		}
 		var rec struct {
-			PodUID string `json:"podUID"`
+			PodUID  string    `json:"podUID"`
+			Created time.Time `json:"created"`
 		}
 		if err := json.Unmarshal(data, &rec); err != nil {
 			return nil, fmt.Errorf("failed to decode reservation %s of %s: %w", entry.Name(), n.Name(), err)
 		}
-		r.podUID = rec.PodUID
+		r.podUID, r.created = rec.PodUID, rec.Created
 		out[r.id] = r
 	}
 	return out, nil

@@ -120,7 +120,6 @@ func TestDeletedPodsLeaveNoInterfaceRouteOrReservation(t *testing.T) {
 	e := cluster(t)
 	ns := e.namespace(t, "net-teardown")
 	nodes := []*localcluster.Node{e.node(t, node1), e.node(t, node2)}
-	deadline := time.Now().Add(agent.DefaultSweepGrace)
 	before := map[string]map[string]reservation{}
 	var pods []client.Object
 	for _, n := range nodes {
@@ -139,6 +138,7 @@ func TestDeletedPodsLeaveNoInterfaceRouteOrReservation(t *testing.T) {
 		atts = append(atts, e.attachment(t, e.running(t, ns, p.GetName())))
 	}
 	e.deleteAndWait(t, pods...)
+	deadline := sweepable(atts)
 	for _, a := range atts {
 		e.pollBefore(t, deadline, fmt.Sprintf("teardown of %s on %s", a.pod, a.node.Name()), a.gone)
 	}
@@ -147,6 +147,18 @@ func TestDeletedPodsLeaveNoInterfaceRouteOrReservation(t *testing.T) {
 			return onlyThese(n, before[n.Name()])
 		})
 	}
+}
+
+// sweepable is when the agent's sweeper may start releasing the first of
+// the attachments' reservations, were the runtime not to.
+func sweepable(atts []attachment) time.Time {
+	first := atts[0].res.created
+	for _, a := range atts[1:] {
+		if a.res.created.Before(first) {
+			first = a.res.created
+		}
+	}
+	return first.Add(agent.DefaultSweepGrace)
 }
 
 // expectHostGW checks that n routes peer's pod CIDR via peer's underlay
@@ -464,8 +476,8 @@ func (e *env) attachment(t *testing.T, p *corev1.Pod) attachment {
 		t.Fatalf("%s holds %d reservations of %s's address %s, want 1: %v", a.node.Name(), len(found), p.Name, a.ip, found)
 	}
 	a.res = found[0]
-	if a.res.podUID != string(p.UID) {
-		t.Errorf("the reservation of %s is recorded for pod UID %q, want %q", a.ip, a.res.podUID, p.UID)
+	if a.res.podUID != string(p.UID) || a.res.created.IsZero() {
+		t.Errorf("the reservation of %s is recorded for pod UID %q at %v, want %q at its creation", a.ip, a.res.podUID, a.res.created, p.UID)
 	}
 	r, err := routeTo(t.Context(), a.node, a.ip.String())
 	if err != nil {
