@@ -14,6 +14,7 @@ import (
 
 	"github.com/plinth-dev/plinth/controllers/csiconn"
 	"github.com/plinth-dev/plinth/controllers/opmetrics"
+	"github.com/plinth-dev/plinth/internal/objpatch"
 )
 
 // Event reasons of the deleter.
@@ -92,9 +93,11 @@ func (d *Deleter) deleteVolume(ctx context.Context, pv *corev1.PersistentVolume)
 }
 
 func (d *Deleter) removeFinalizer(ctx context.Context, pv *corev1.PersistentVolume) error {
-	base := pv.DeepCopy()
-	controllerutil.RemoveFinalizer(pv, FinalizerPV)
-	if err := d.Client.Patch(ctx, pv, lockedMerge(base)); err != nil {
+	patch, ok := objpatch.RemoveFinalizer(pv, FinalizerPV)
+	if !ok {
+		return nil
+	}
+	if err := d.Client.Patch(ctx, pv, patch); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to remove PV finalizer: %w", err))
 	}
 	return nil

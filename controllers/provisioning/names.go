@@ -2,7 +2,6 @@ package provisioning
 
 import (
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-dev/plinth/controllers/storageclass"
 )
@@ -60,11 +59,4 @@ func provisionerOf(pvc *corev1.PersistentVolumeClaim) string {
 		return name
 	}
 	return pvc.Annotations[AnnBetaStorageProvisioner]
-}
-
-// lockedMerge is the patch for finalizer changes: a merge patch replaces
-// the whole finalizer list, so it must not apply over a newer list than the
-// one it was computed from (another controller's finalizer would be lost).
-func lockedMerge(base client.Object) client.Patch {
-	return client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
 }

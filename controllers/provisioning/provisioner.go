@@ -21,6 +21,7 @@ import (
 	"github.com/plinth-dev/plinth/controllers/csiconn"
 	"github.com/plinth-dev/plinth/controllers/opmetrics"
 	"github.com/plinth-dev/plinth/controllers/storageclass"
+	"github.com/plinth-dev/plinth/internal/objpatch"
 )
 
 // Event reasons, as the upstream provisioner emits them.
@@ -275,7 +276,7 @@ func (p *Provisioner) recordIntent(ctx context.Context, pvc *corev1.PersistentVo
 	}
 	// An optimistic-lock patch: the claim must not have been deleted or
 	// rescheduled since it was read.
-	if err := p.Client.Patch(ctx, pvc, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+	if err := p.Client.Patch(ctx, pvc, objpatch.LockedMerge(base)); err != nil {
 		return fmt.Errorf("failed to record provisioning intent: %w", err)
 	}
 	return nil
@@ -304,7 +305,7 @@ func (p *Provisioner) reschedule(ctx context.Context, pvc *corev1.PersistentVolu
 	delete(pvc.Annotations, AnnSelectedNode)
 	delete(pvc.Annotations, AnnProvisioningNode)
 	controllerutil.RemoveFinalizer(pvc, FinalizerProvisioning)
-	if err := p.Client.Patch(ctx, pvc, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+	if err := p.Client.Patch(ctx, pvc, objpatch.LockedMerge(base)); err != nil {
 		return fmt.Errorf("failed to hand claim back to the scheduler: %w", err)
 	}
 	p.Recorder.Eventf(pvc, nil, corev1.EventTypeWarning, ReasonRescheduling, "Provision",
@@ -317,10 +318,10 @@ func (p *Provisioner) release(ctx context.Context, pvc *corev1.PersistentVolumeC
 	if !controllerutil.ContainsFinalizer(pvc, FinalizerProvisioning) {
 		return nil
 	}
-	base := pvc.DeepCopy()
-	controllerutil.RemoveFinalizer(pvc, FinalizerProvisioning)
-	delete(pvc.Annotations, AnnProvisioningNode)
-	if err := p.Client.Patch(ctx, pvc, lockedMerge(base)); err != nil {
+	// The claim is being bound at the same moment: a patch of the
+	// finalizer alone does not conflict with that.
+	patch, _ := objpatch.RemoveFinalizer(pvc, FinalizerProvisioning, AnnProvisioningNode)
+	if err := p.Client.Patch(ctx, pvc, patch); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to release provisioning intent: %w", err))
 	}
 	return p.releaseCloneSource(ctx, pvc)
@@ -345,7 +346,7 @@ func (p *Provisioner) cleanUp(ctx context.Context, pvc *corev1.PersistentVolumeC
 	}
 	base := pvc.DeepCopy()
 	controllerutil.RemoveFinalizer(pvc, FinalizerProvisioning)
-	if err := p.Client.Patch(ctx, pvc, lockedMerge(base)); err != nil {
+	if err := p.Client.Patch(ctx, pvc, objpatch.LockedMerge(base)); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to remove provisioning finalizer: %w", err))
 	}
 	return p.releaseCloneSource(ctx, pvc)

@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/plinth-dev/plinth/internal/objpatch"
 )
 
 // errInvalidSource marks a data source that can never be used as it is.
@@ -160,7 +162,7 @@ func (p *Provisioner) protectCloneSource(ctx context.Context, pvc *corev1.Persis
 	}
 	base := source.DeepCopy()
 	controllerutil.AddFinalizer(source, FinalizerCloningProtection)
-	if err := p.Client.Patch(ctx, source, lockedMerge(base)); err != nil {
+	if err := p.Client.Patch(ctx, source, objpatch.LockedMerge(base)); err != nil {
 		return fmt.Errorf("failed to protect clone source %s: %w", src.name, err)
 	}
 	return nil
@@ -193,7 +195,7 @@ func (p *Provisioner) releaseCloneSource(ctx context.Context, pvc *corev1.Persis
 	}
 	base := source.DeepCopy()
 	controllerutil.RemoveFinalizer(source, FinalizerCloningProtection)
-	if err := p.Client.Patch(ctx, source, lockedMerge(base)); err != nil {
+	if err := p.Client.Patch(ctx, source, objpatch.LockedMerge(base)); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to release clone source %s: %w", src.name, err))
 	}
 	return nil
