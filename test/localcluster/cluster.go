@@ -157,7 +157,7 @@ func (c *Cluster) makeHostDirs() error {
 				made = append(made, p)
 			}
 		}
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := os.MkdirAll(d, 0o755); err != nil { //nolint:gosec // the machine's own directories, as a node has them
 			return fmt.Errorf("failed to create %s: %w", d, err)
 		}
 		for _, p := range made {
@@ -378,7 +378,10 @@ func (c *Cluster) Stop() error {
 // RemoveDir removes Dir after Stop, for callers that kept it only in case
 // they needed the logs.
 func (c *Cluster) RemoveDir() error {
-	return os.RemoveAll(c.Dir)
+	if err := os.RemoveAll(c.Dir); err != nil {
+		return fmt.Errorf("failed to remove %s: %w", c.Dir, err)
+	}
+	return nil
 }
 
 // forget removes from s what other holds.

@@ -179,7 +179,7 @@ func (c *Cluster) waitHealthy(ctx context.Context, p *process, port int, path st
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
-			return false, err
+			return false, fmt.Errorf("failed to build the health request: %w", err)
 		}
 		resp, err := client.Do(req)
 		if err != nil {

@@ -34,7 +34,7 @@ func netnsPath(name string) string { return filepath.Join("/run/netns", name) }
 // run runs a command and returns its output, or an error holding it.
 func run(ctx context.Context, argv ...string) (string, error) {
 	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...) //nolint:gosec // the harness's own commands
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("%s: %w: %s", strings.Join(argv, " "), err, strings.TrimSpace(out.String()))
@@ -70,9 +70,15 @@ func dialIn(netns string) func(ctx context.Context, network, addr string) (net.C
 		var conn net.Conn
 		err = target.Do(func(ns.NetNS) error {
 			var d net.Dialer
-			conn, err = d.DialContext(ctx, network, addr)
-			return err
+			var err error
+			if conn, err = d.DialContext(ctx, network, addr); err != nil {
+				return fmt.Errorf("failed to dial %s in %s: %w", addr, netns, err)
+			}
+			return nil
 		})
-		return conn, err
+		if err != nil {
+			return nil, fmt.Errorf("failed to connect from %s: %w", netns, err)
+		}
+		return conn, nil
 	}
 }

@@ -106,11 +106,11 @@ func (n *Node) start(ctx context.Context) error {
 // prepare writes the node's files and creates its cgroups.
 func (n *Node) prepare(ctx context.Context) error {
 	for _, d := range append(hostDirs, "/run/netns") {
-		if err := os.MkdirAll(filepath.Join(n.Dir, "fs", d), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(n.Dir, "fs", d), 0o755); err != nil { //nolint:gosec // a node's /var/lib, /run, /etc
 			return fmt.Errorf("failed to create the node's %s: %w", d, err)
 		}
 	}
-	if err := os.MkdirAll(n.LogDir(), 0o755); err != nil {
+	if err := os.MkdirAll(n.LogDir(), 0o750); err != nil {
 		return fmt.Errorf("failed to create %s: %w", n.LogDir(), err)
 	}
 	if err := n.writeConfigs(); err != nil {
@@ -168,14 +168,17 @@ func (n *Node) startInit(ctx context.Context) error {
 
 // inNode starts a daemon inside the node's namespaces.
 func (n *Node) inNode(name string, env []string, argv ...string) (*process, error) {
-	enter := []string{"nsenter", "--target=" + itoa(n.initPID), "--net", "--mount", "--pid", "--uts", "--"}
-	return startProcess(name, filepath.Join(n.LogDir(), name+".log"), env, append(enter, argv...)...)
+	return startProcess(name, filepath.Join(n.LogDir(), name+".log"), env, n.enter(argv)...)
 }
 
 // Run runs a command inside the node's namespaces and returns its output.
 func (n *Node) Run(ctx context.Context, argv ...string) (string, error) {
-	enter := []string{"nsenter", "--target=" + itoa(n.initPID), "--net", "--mount", "--pid", "--uts", "--"}
-	return run(ctx, append(enter, argv...)...)
+	return run(ctx, n.enter(argv)...)
+}
+
+// enter prefixes argv with what runs it in the node's namespaces.
+func (n *Node) enter(argv []string) []string {
+	return append([]string{"nsenter", "--target=" + itoa(n.initPID), "--net", "--mount", "--pid", "--uts", "--"}, argv...)
 }
 
 func (n *Node) startContainerd(ctx context.Context) error {
@@ -243,7 +246,7 @@ func (n *Node) waitKubeletHealthy(ctx context.Context) error {
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:10248/healthz", nil)
 		if err != nil {
-			return false, err
+			return false, fmt.Errorf("failed to build the health request: %w", err)
 		}
 		resp, err := client.Do(req)
 		if err != nil {

@@ -96,10 +96,10 @@ func (n *Node) writeNodeFiles() error {
 	}
 	for path, content := range files {
 		p := filepath.Join(n.Dir, "files", path)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
 			return fmt.Errorf("failed to create %s: %w", filepath.Dir(p), err)
 		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil { //nolint:gosec // world-readable like the originals
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			return fmt.Errorf("failed to write %s: %w", p, err)
 		}
 	}
@@ -174,7 +174,7 @@ func (n *Node) createCgroups() error {
 	mounts, _ := cgroupMounts()
 	for _, m := range mounts {
 		dir := filepath.Join(m.Target, n.cgroupRoot)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // cgroup directories, as the kubelet makes them
 			return fmt.Errorf("failed to create cgroup %s: %w", dir, err)
 		}
 		if m.Target == "/sys/fs/cgroup" { // cgroup v2 alone
@@ -189,7 +189,7 @@ func (n *Node) createCgroups() error {
 		for _, file := range []string{"cpuset.cpus", "cpuset.mems"} {
 			v, err := os.ReadFile(filepath.Join(m.Target, file))
 			if err == nil {
-				err = os.WriteFile(filepath.Join(dir, file), v, 0o644) //nolint:gosec // cgroup files
+				err = os.WriteFile(filepath.Join(dir, file), v, 0o644)
 			}
 			if err != nil {
 				return fmt.Errorf("failed to set %s of %s: %w", file, dir, err)
@@ -211,7 +211,7 @@ func enableControllers(root, dir string) error {
 		enable = append(enable, "+"+c)
 	}
 	for _, d := range []string{root, dir} {
-		if err := os.WriteFile(filepath.Join(d, "cgroup.subtree_control"), []byte(strings.Join(enable, " ")), 0o644); err != nil { //nolint:gosec // cgroup files
+		if err := os.WriteFile(filepath.Join(d, "cgroup.subtree_control"), []byte(strings.Join(enable, " ")), 0o644); err != nil {
 			return fmt.Errorf("failed to enable controllers in %s: %w", d, err)
 		}
 	}

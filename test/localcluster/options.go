@@ -103,8 +103,10 @@ func (o *Options) complete() error {
 		return fmt.Errorf("failed to resolve %s: %w", o.BinDir, err)
 	}
 	o.BinDir = bin
-	_, err = netip.ParsePrefix(o.Underlay)
-	return err
+	if _, err := netip.ParsePrefix(o.Underlay); err != nil {
+		return fmt.Errorf("invalid underlay: %w", err)
+	}
+	return nil
 }
 
 func setDefault(s *string, v string) {

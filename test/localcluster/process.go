@@ -67,7 +67,7 @@ func startProcess(name, logPath string, env []string, argv ...string) (*process,
 	if err != nil {
 		return nil, fmt.Errorf("failed to open the log of %s: %w", name, err)
 	}
-	cmd := exec.Command(argv[0], argv[1:]...) //nolint:gosec // the harness's own binaries
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
@@ -96,7 +96,7 @@ func startProcess(name, logPath string, env []string, argv ...string) (*process,
 func (p *process) exited() error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("%s exited: %v (log: %s)", p.name, p.err, p.logPath)
+		return fmt.Errorf("%s exited (log: %s): %w", p.name, p.logPath, p.err)
 	default:
 		return nil
 	}

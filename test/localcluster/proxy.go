@@ -92,5 +92,8 @@ func (p *apiProxy) forward(in net.Conn) {
 
 // Close stops accepting; open connections end when either side closes.
 func (p *apiProxy) Close() error {
-	return p.listener.Close()
+	if err := p.listener.Close(); err != nil {
+		return fmt.Errorf("failed to close the API proxy: %w", err)
+	}
+	return nil
 }

@@ -68,7 +68,7 @@ func Clean(s State) error {
 	// Detaching first marks busy loop devices for release on last close;
 	// unmounting then closes them, and waitLoops sees them go.
 	steps := []func(State) error{killProcesses, detachLoops, unmountAll, waitLoops, removeNetns, removeCgroups, removeDirs}
-	var errs []error
+	errs := make([]error, 0, len(steps))
 	for _, step := range steps {
 		errs = append(errs, step(s))
 	}
@@ -81,7 +81,7 @@ func killProcesses(s State) error {
 	victims := slices.Clone(s.Processes)
 	inNetns, err := processesInNetns(s.Netns)
 	victims = append(victims, inNetns...)
-	var errs []error
+	errs := make([]error, 0, len(victims)+2)
 	errs = append(errs, err)
 	for _, p := range victims {
 		errs = append(errs, p.Kill())

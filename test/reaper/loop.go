@@ -44,7 +44,7 @@ type loopDevice struct {
 // A device still in use detaches when its last user goes.
 func detachLoops(s State) error {
 	devices, err := loopsBackedBy(loopTargets(s))
-	var errs []error
+	errs := make([]error, 0, 1+len(devices))
 	errs = append(errs, err)
 	for _, d := range devices {
 		errs = append(errs, d.detach())
@@ -99,7 +99,7 @@ func selectLoops(devices []loopDevice, targets map[fileID]bool) []loopDevice {
 	for changed := true; changed; {
 		changed = false
 		for _, d := range devices {
-			if selected[d.rdev] || !(targets[d.backing] || selected[d.backing.dev]) {
+			if selected[d.rdev] || (!targets[d.backing] && !selected[d.backing.dev]) {
 				continue
 			}
 			selected[d.rdev], changed = true, true

@@ -82,7 +82,11 @@ func startTime(pid int) (uint64, error) {
 	if len(f) < 20 {
 		return 0, fmt.Errorf("short /proc/%d/stat", pid)
 	}
-	return strconv.ParseUint(f[19], 10, 64)
+	start, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("malformed start time of process %d: %w", pid, err)
+	}
+	return start, nil
 }
 
 func zombie(pid int) bool {

@@ -55,21 +55,6 @@ func RegisterCSIDriver(ctx context.Context, c client.Client, node, driver string
 	return nil
 }
 
-// unregisterCSIDriver removes the driver from the node's CSINode, as the
-// kubelet does when the driver's registration socket disappears. The
-// topology labels stay, as they do with the kubelet.
-func unregisterCSIDriver(ctx context.Context, c client.Client, node, driver string) error {
-	err := retry.OnError(retry.DefaultBackoff, retriable, func() error {
-		return editCSINode(ctx, c, node, func(drivers []storagev1.CSINodeDriver) []storagev1.CSINodeDriver {
-			return slices.DeleteFunc(drivers, func(d storagev1.CSINodeDriver) bool { return d.Name == driver })
-		})
-	})
-	if err != nil {
-		return fmt.Errorf("failed to unregister CSI driver %s: %w", driver, err)
-	}
-	return nil
-}
-
 func retriable(err error) bool {
 	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
 }
