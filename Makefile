@@ -55,7 +55,8 @@ generate: controller-gen ## Generate DeepCopy methods for the API types.
 	fi
 
 .PHONY: verify
-verify: generate manifests ## Fail when generated code or manifests are out of date.
+verify: generate manifests ## Fail when generated code or manifests are out of date, or a Go file lacks the licence header.
+	hack/verify-headers.sh
 	@changes=$$(git status --porcelain -- $(GENERATED_PATHS) go.mod go.sum); \
 	if [ -n "$$changes" ]; then \
 		echo "generated files are out of date; run 'make generate manifests' and commit:"; \

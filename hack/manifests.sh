@@ -17,21 +17,26 @@ cd "$(dirname "$0")/.."
 
 CHART=charts/plinth
 
-# Each role: name, then the packages whose markers make it up (the
-# controllers the component runs, not every package it links). A controller
-# of plinth-controller has its own role so a disabled one grants nothing;
-# the names match the --enable-<name> flags.
-ROLES=(
-	"plinth-controller ./cmd/plinth-controller/app"
-	"plinth-controller-node-ipam ./controllers/nodeipam"
-	"plinth-controller-node-picker ./controllers/nodepicker"
-	"plinth-controller-node-gone ./controllers/nodegone"
-	"plinth-controller-snapshot-controller ./controllers/snapshot"
-	"plinth-controller-snapshotschedule ./controllers/snapshotschedule"
-	"plinth-selftest ./cmd/plinth-controller/selftest"
-	"plinth-uninstall ./cmd/plinth-controller/uninstall"
-	"plinth-node ./cmd/plinth-node/app;./controllers/provisioning;./controllers/snapshotcontent;./controllers/expansion;./controllers/storagepool;./controllers/capacity;./cni-plugin/agent"
-)
+# roles prints each RBAC role, one a line: its name, then the packages
+# whose markers make it up (the controllers the component runs, not every
+# package it links). Both come from the tree: plinth-node runs everything
+# under controllers/node and the network agent; each package under
+# controllers/cluster is one controller of plinth-controller with a role of
+# its own, named after its ControllerName constant (the --enable-<name>
+# flag), so a disabled controller grants nothing.
+roles() {
+	local dir name
+	echo "plinth-controller ./cmd/plinth-controller/app"
+	for dir in controllers/cluster/*/; do
+		dir=${dir%/}
+		name=$(sed -n 's/^const ControllerName = "\(.*\)"$/\1/p' "$dir"/*.go)
+		[ -n "$name" ] || { echo "manifests: $dir declares no ControllerName" >&2; exit 1; }
+		echo "plinth-controller-$name ./$dir"
+	done
+	echo "plinth-selftest ./cmd/plinth-controller/selftest"
+	echo "plinth-uninstall ./cmd/plinth-controller/uninstall"
+	echo "plinth-node ./cmd/plinth-node/app;./controllers/node/...;./cni-plugin/agent"
+}
 
 crds() {
 	"$CONTROLLER_GEN" crd paths="./apis/..." output:crd:artifacts:config=config/crd/bases
@@ -47,13 +52,13 @@ crds() {
 rbac() {
 	rm -rf config/rbac "$CHART/files/rbac"
 	mkdir -p "$CHART/files/rbac"
-	local entry name paths roles=()
-	for entry in "${ROLES[@]}"; do
-		name=${entry%% *} paths=${entry#* }
+	local name paths roles=() entries
+	entries=$(roles)
+	while read -r name paths; do
 		"$CONTROLLER_GEN" rbac:roleName="$name" paths="$paths" output:rbac:artifacts:config="config/rbac/$name"
 		install -m 0644 "config/rbac/$name/role.yaml" "$CHART/files/rbac/$name.yaml"
 		roles+=("$name/role.yaml")
-	done
+	done <<<"$entries"
 	kustomization config/rbac "${roles[@]#config/rbac/}"
 }
 

@@ -33,3 +33,16 @@ CONTAINERD_VERSION ?= v2.4.2
 # content is Debian's busybox-static.
 PAUSE_IMAGES ?= registry.k8s.io/pause:3.10.1 registry.k8s.io/pause:3.10.2
 BUSYBOX_IMAGES ?= registry.k8s.io/e2e-test-images/busybox:1.37.0-1
+
+# The upstream Kubernetes e2e suites of `make test-upstream`: e2e.test and
+# the ginkgo CLI are built by hack/build-e2e.sh into bin/e2e/ at
+# KUBERNETES_VERSION, from the wrapper module hack/e2e (ginkgo at the version
+# that k8s.io/kubernetes requires, so no pin of its own). The images their
+# pods run are built by hack/images (`make upstream-images`) under the e2e
+# framework's default names (test/utils/image/manifest.go of
+# k8s.io/kubernetes $(KUBERNETES_VERSION)): agnhost from that module's
+# test/images/agnhost on Debian, and the busybox image again under the names
+# of images that the chosen suites only run a shell in (nginx in the volumes
+# suite's exec test, glibc-dns-testing in multiVolume).
+AGNHOST_IMAGES ?= registry.k8s.io/e2e-test-images/agnhost:2.63.0
+E2E_SHELL_IMAGES ?= registry.k8s.io/e2e-test-images/nginx:1.15-4 registry.k8s.io/e2e-test-images/glibc-dns-testing:2.0.0

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Command plinth-controller is Plinth's cluster-wide controller manager: it
 // runs, on the elected leader, the controllers listed in package app's
 // registry (the node pod-CIDR allocator, and the snapshot controllers).
@@ -7,6 +23,7 @@
 //	plinth-controller selftest ...         the chart's `helm test` (package selftest)
 //	plinth-controller label-namespace ...  the chart's Pod Security hook (package nslabel)
 //	plinth-controller uninstall ...        the chart's pre-delete hook (package uninstall)
+//	plinth-controller version              print the version
 //	plinth-controller pause                wait for a signal (the self test's consumer pod)
 package main
 
@@ -18,6 +35,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/plinth-dev/plinth/cmd/plinth-controller/app"
+	"github.com/plinth-dev/plinth/internal/version"
 )
 
 func main() {
@@ -42,7 +60,7 @@ func main() {
 	cfg.QPS = float32(*qps)
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&logOpts)))
-	log := ctrl.Log.WithName("plinth-controller")
+	log := ctrl.Log.WithName("plinth-controller").WithValues("version", version.Version)
 	restConfig, err := ctrl.GetConfig()
 	if err != nil {
 		log.Error(err, "failed to load the Kubernetes client configuration")

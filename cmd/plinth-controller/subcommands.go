@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package main
 
 import (
@@ -13,6 +29,7 @@ import (
 	"github.com/plinth-dev/plinth/cmd/plinth-controller/nslabel"
 	"github.com/plinth-dev/plinth/cmd/plinth-controller/selftest"
 	"github.com/plinth-dev/plinth/cmd/plinth-controller/uninstall"
+	"github.com/plinth-dev/plinth/internal/version"
 )
 
 // subcommands are the helper commands; each returns the exit code.
@@ -20,6 +37,7 @@ var subcommands = map[string]func(args []string) int{
 	"selftest":        runSelfTest,
 	"label-namespace": runLabelNamespace,
 	"uninstall":       runUninstall,
+	"version":         runVersion,
 	"pause":           runPause,
 }
 
@@ -62,6 +80,12 @@ func runUninstall(args []string) int {
 	return withClient("uninstall", func(ctx context.Context, c client.Client) error {
 		return uninstall.Run(ctx, c, o)
 	})
+}
+
+// runVersion prints the version.
+func runVersion([]string) int {
+	fmt.Println(version.String("plinth-controller"))
+	return 0
 }
 
 // runPause waits for SIGTERM or SIGINT.

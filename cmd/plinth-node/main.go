@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Command plinth-node is Plinth's per-node agent: it serves the CSI driver
 // for the node's local pool, registers it with the kubelet, runs the
 // node-scoped storage controllers and the pod network agent.
@@ -15,19 +31,18 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/plinth-dev/plinth/internal/version"
+	"github.com/plinth-dev/plinth/internal/wellknown"
+
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/plinth-dev/plinth/cmd/plinth-node/app"
 	"github.com/plinth-dev/plinth/cni-plugin/agent"
-	"github.com/plinth-dev/plinth/csi-driver/driver"
 	"github.com/plinth-dev/plinth/csi-driver/hostmount"
 	"github.com/plinth-dev/plinth/csi-driver/registration"
 )
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 // flags are the command line of plinth-node.
 type flags struct {
@@ -43,22 +58,22 @@ type flags struct {
 func parseFlags() *flags {
 	f := &flags{}
 	p := &f.cfg.Plugin
-	p.DriverName, p.Version = driver.DefaultName, version
+	p.DriverName, p.Version = wellknown.DriverName, version.Version
 	flag.StringVar(&p.NodeName, "node-name", os.Getenv("NODE_NAME"), "Name of this Kubernetes node (default $NODE_NAME).")
-	flag.StringVar(&p.Endpoint, "csi-endpoint", "unix:///var/lib/kubelet/plugins/"+driver.DefaultName+"/csi.sock", "CSI socket to serve.")
+	flag.StringVar(&p.Endpoint, "csi-endpoint", "unix:///var/lib/kubelet/plugins/"+wellknown.DriverName+"/csi.sock", "CSI socket to serve.")
 	flag.StringVar(&p.KubeletEndpoint, "kubelet-csi-endpoint", "", "CSI socket path as the kubelet sees it (default: the --csi-endpoint path).")
 	flag.StringVar(&p.RegistryDir, "kubelet-registry-dir", registration.DefaultRegistryDir, "Kubelet plugin registry directory; empty disables registration.")
 	flag.StringVar(&p.PoolDir, "pool-dir", "/var/lib/plinth/pool", "Directory holding the volumes (XFS with reflink or btrfs for instant snapshots).")
 	flag.Float64Var(&p.OverProvisionRatio, "over-provision-ratio", 1, "Capacity offered as a multiple of the pool's free space.")
 	flag.StringVar(&p.DefaultFSType, "default-fstype", "ext4", "Filesystem for volumes whose StorageClass names none (ext4 or xfs).")
 	flag.Int64Var(&p.MaxVolumesPerNode, "max-volumes-per-node", 0, "Volume limit reported to the scheduler; 0 means none.")
-	flag.StringVar(&p.MetricsAddress, "csi-metrics-address", ":9808", "Address of the CSI operation metrics; empty disables them.")
+	flag.StringVar(&p.MetricsAddress, "csi-metrics-bind-address", ":9808", "Address of the CSI operation metrics; 0 disables them.")
 	flag.StringVar(&f.cfg.Namespace, "namespace", envOr("POD_NAMESPACE", "plinth-system"), "Namespace of Plinth, home of the CSIStorageCapacity objects.")
 	flag.StringVar(&f.cfg.DaemonSet, "daemonset", "", "plinth-node's DaemonSet in --namespace, watched for the uninstall request of the Helm chart; empty disables it.")
 	flag.StringVar(&f.cfg.PodName, "pod-name", os.Getenv("POD_NAME"), "This pod's name, on which the node reports its uninstall cleanup (default $POD_NAME).")
 	flag.StringVar(&f.cfg.HostMountNS, "host-mount-namespace", hostmount.DefaultHostMountNS, "The host's mount namespace, where the uninstall releases the pool directory.")
-	flag.StringVar(&f.cfg.MetricsAddress, "metrics-address", ":9809", "Address of the controllers' metrics; 0 disables them.")
-	flag.StringVar(&f.cfg.HealthAddress, "health-address", ":9810", "Address of the liveness and readiness probes; 0 disables them.")
+	flag.StringVar(&f.cfg.MetricsAddress, "metrics-bind-address", ":9809", "Address of the controllers' metrics; 0 disables them.")
+	flag.StringVar(&f.cfg.HealthAddress, "health-probe-bind-address", ":9810", "Address of the /healthz and /readyz probes; 0 disables them.")
 	flag.IntVar(&f.cfg.Workers, "workers", 16, "Claims and snapshots handled in parallel.")
 	flag.Float64Var(&f.qps, "kube-api-qps", app.DefaultQPS, "Requests per second to the API server.")
 	flag.IntVar(&f.cfg.Burst, "kube-api-burst", app.DefaultBurst, "Burst of requests to the API server.")
@@ -82,6 +97,10 @@ func (f *flags) bindNetworkFlags() {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "version" {
+		fmt.Println(version.String("plinth-node"))
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "prepare-host" {
 		os.Exit(prepareHost(os.Args[2:]))
 	}

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package ipam_test
 
 import (
@@ -37,7 +53,7 @@ func TestReservationsReadOldRecordsAsUnknownPod(t *testing.T) {
 	s := openStore(t)
 	name := key(1).ID() + "_10.244.1.7"
 	old := `{"containerID":"container-1","ifname":"eth0","ips":["10.244.1.7"]}`
-	if err := os.WriteFile(filepath.Join(s.Dir(), name), []byte(old), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(ipam.StoreDir(s), name), []byte(old), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	rs, err := s.Reservations()

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package ipam
 
 import (
@@ -12,7 +28,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/plinth-dev/plinth/cni-plugin/internal/atomicfile"
+	"github.com/plinth-dev/plinth/internal/atomicfile"
 )
 
 const (
@@ -44,11 +60,6 @@ func Open(dataDir, network string) (*Store, error) {
 		return nil, fmt.Errorf("failed to create IPAM store %s: %w", dir, err)
 	}
 	return &Store{dir: dir}, nil
-}
-
-// Dir returns the store's directory.
-func (s *Store) Dir() string {
-	return s.dir
 }
 
 // Allocate returns the addresses of key, reserving one address from each
@@ -285,15 +296,8 @@ func (s *Store) write(alloc Allocation, rec record) error {
 }
 
 func (s *Store) remove(a Allocation) error {
-	if err := os.Remove(filepath.Join(s.dir, a.fileName())); err != nil && !os.IsNotExist(err) {
+	if err := atomicfile.Remove(filepath.Join(s.dir, a.fileName())); err != nil {
 		return fmt.Errorf("failed to release %s: %w", a.ID, err)
-	}
-	return s.syncDir()
-}
-
-func (s *Store) syncDir() error {
-	if err := atomicfile.SyncDir(s.dir); err != nil {
-		return fmt.Errorf("failed to sync IPAM store: %w", err)
 	}
 	return nil
 }

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package ipam_test
 
 import (
@@ -134,7 +150,7 @@ func TestConcurrentAllocationsNeverDuplicate(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			// A separate Store value per goroutine, like separate plugin processes.
-			other, err := ipam.Open(filepath.Dir(s.Dir()), "plinth")
+			other, err := ipam.Open(filepath.Dir(ipam.StoreDir(s)), "plinth")
 			if err != nil {
 				errs[i] = err
 				return
@@ -206,7 +222,7 @@ func TestGCKeepsAllocationWhenCleanupFails(t *testing.T) {
 
 func TestStaleTemporaryFilesAreRemoved(t *testing.T) {
 	s := openStore(t)
-	stale := filepath.Join(s.Dir(), ".tmp-123")
+	stale := filepath.Join(ipam.StoreDir(s), ".tmp-123")
 	if err := os.WriteFile(stale, []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}

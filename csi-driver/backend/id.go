@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package backend
 
 import (
@@ -15,12 +31,14 @@ const (
 	idHexDigits = 32
 )
 
-// VolumeID identifies a volume. Values of this type are only produced by
-// NewVolumeID and ParseVolumeID, so they always have the strict driver format.
+// VolumeID identifies a volume. The driver makes values of this type only
+// with NewVolumeID and ParseVolumeID, the latter once per ID a request
+// carries, so a backend receives the strict driver format and need not
+// parse it again.
 type VolumeID string
 
-// SnapshotID identifies a snapshot. Values of this type are only produced by
-// NewSnapshotID and ParseSnapshotID, so they always have the strict driver format.
+// SnapshotID identifies a snapshot. The driver makes values of this type
+// only with NewSnapshotID and ParseSnapshotID, as it does volume IDs.
 type SnapshotID string
 
 // NewVolumeID derives the volume ID for a CSI volume name. The same name

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package driver_test
 
 import (
@@ -25,7 +41,7 @@ func BenchmarkCreateStagePublish(b *testing.B) {
 			}
 			for i := range b.N {
 				name := fmt.Sprintf("bench-%s-%d", fs, i)
-				staging, target := filepath.Join(h.dir, name+"-staging"), filepath.Join(h.dir, name+"-target")
+				staging, target := filepath.Join(h.Dir, name+"-staging"), filepath.Join(h.Dir, name+"-target")
 				id := h.createStagePublish(b, name, staging, target, capability)
 				b.StopTimer()
 				h.unpublishUnstageDelete(b, id, staging, target)
@@ -37,17 +53,17 @@ func BenchmarkCreateStagePublish(b *testing.B) {
 
 func (h *harness) createStagePublish(b *testing.B, name, staging, target string, capability *csi.VolumeCapability) string {
 	ctx := context.Background()
-	resp, err := h.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{
+	resp, err := h.Controller.CreateVolume(ctx, &csi.CreateVolumeRequest{
 		Name: name, CapacityRange: &csi.CapacityRange{RequiredBytes: 1 << 30}, VolumeCapabilities: []*csi.VolumeCapability{capability},
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
 	id := resp.GetVolume().GetVolumeId()
-	if _, err := h.node.NodeStageVolume(ctx, &csi.NodeStageVolumeRequest{VolumeId: id, StagingTargetPath: staging, VolumeCapability: capability}); err != nil {
+	if _, err := h.Node.NodeStageVolume(ctx, &csi.NodeStageVolumeRequest{VolumeId: id, StagingTargetPath: staging, VolumeCapability: capability}); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := h.node.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{VolumeId: id, StagingTargetPath: staging, TargetPath: target, VolumeCapability: capability}); err != nil {
+	if _, err := h.Node.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{VolumeId: id, StagingTargetPath: staging, TargetPath: target, VolumeCapability: capability}); err != nil {
 		b.Fatal(err)
 	}
 	return id
@@ -55,13 +71,13 @@ func (h *harness) createStagePublish(b *testing.B, name, staging, target string,
 
 func (h *harness) unpublishUnstageDelete(b *testing.B, id, staging, target string) {
 	ctx := context.Background()
-	if _, err := h.node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: id, TargetPath: target}); err != nil {
+	if _, err := h.Node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: id, TargetPath: target}); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := h.node.NodeUnstageVolume(ctx, &csi.NodeUnstageVolumeRequest{VolumeId: id, StagingTargetPath: staging}); err != nil {
+	if _, err := h.Node.NodeUnstageVolume(ctx, &csi.NodeUnstageVolumeRequest{VolumeId: id, StagingTargetPath: staging}); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := h.ctrl.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: id}); err != nil {
+	if _, err := h.Controller.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: id}); err != nil {
 		b.Fatal(err)
 	}
 }

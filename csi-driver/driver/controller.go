@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package driver
 
 import (
@@ -91,7 +107,11 @@ func (s *ControllerServer) volumeRequest(ctx context.Context, req *csi.CreateVol
 	if err := s.checkTopology(ctx, req.GetAccessibilityRequirements()); err != nil {
 		return backend.VolumeRequest{}, err
 	}
-	source, sourceSize, err := s.contentSource(ctx, req.GetVolumeContentSource())
+	source, err := parseContentSource(req.GetVolumeContentSource())
+	if err != nil {
+		return backend.VolumeRequest{}, err
+	}
+	sourceSize, err := s.sourceSize(ctx, source)
 	if err != nil {
 		return backend.VolumeRequest{}, err
 	}
@@ -147,28 +167,17 @@ func sizeForSource(r *csi.CapacityRange, floor, sourceSize int64) (int64, error)
 	return size, nil
 }
 
-// contentSource resolves the source of a new volume and returns its size. A
-// malformed ID cannot name an existing object, so it is NotFound.
-func (s *ControllerServer) contentSource(ctx context.Context, src *csi.VolumeContentSource) (backend.ContentSource, int64, error) {
+// sourceSize returns the size of the source of a new volume; zero for none.
+func (s *ControllerServer) sourceSize(ctx context.Context, source backend.ContentSource) (int64, error) {
 	switch {
-	case src == nil:
-		return backend.ContentSource{}, 0, nil
-	case src.GetSnapshot() != nil:
-		id, err := backend.ParseSnapshotID(src.GetSnapshot().GetSnapshotId())
-		if err != nil {
-			return backend.ContentSource{}, 0, status.Errorf(codes.NotFound, "volume_content_source.snapshot.snapshot_id: %v", err)
-		}
-		snap, err := s.d.backend.GetSnapshot(ctx, id)
-		return backend.ContentSource{Snapshot: id}, snap.SizeBytes, toStatus(err)
-	case src.GetVolume() != nil:
-		id, err := backend.ParseVolumeID(src.GetVolume().GetVolumeId())
-		if err != nil {
-			return backend.ContentSource{}, 0, status.Errorf(codes.NotFound, "volume_content_source.volume.volume_id: %v", err)
-		}
-		vol, err := s.d.backend.GetVolume(ctx, id)
-		return backend.ContentSource{Volume: id}, vol.CapacityBytes, toStatus(err)
+	case source.Snapshot != "":
+		snap, err := s.d.backend.GetSnapshot(ctx, source.Snapshot)
+		return snap.SizeBytes, toStatus(err)
+	case source.Volume != "":
+		vol, err := s.d.backend.GetVolume(ctx, source.Volume)
+		return vol.CapacityBytes, toStatus(err)
 	default:
-		return backend.ContentSource{}, 0, status.Error(codes.InvalidArgument, "volume_content_source must name a snapshot or a volume")
+		return 0, nil
 	}
 }
 
@@ -207,7 +216,10 @@ func (s *ControllerServer) createOrReuse(ctx context.Context, spec backend.Volum
 
 // DeleteVolume deletes a volume; a missing or malformed ID is already deleted.
 func (s *ControllerServer) DeleteVolume(ctx context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
-	err := deleteByID(ctx, s.d, "volume_id", req.GetVolumeId(), backend.ParseVolumeID, s.deletePersistent)
+	id, named, err := parseDeletionID(ctx, "volume_id", req.GetVolumeId(), backend.ParseVolumeID)
+	if named {
+		err = deleteLocked(ctx, s.d, id, s.deletePersistent)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -227,18 +239,9 @@ func (s *ControllerServer) deletePersistent(ctx context.Context, id backend.Volu
 	return s.d.backend.DeleteVolume(ctx, id)
 }
 
-// deleteByID is the idempotent deletion both DeleteVolume and DeleteSnapshot
-// perform: an ID the driver never issues names nothing, so it is already
-// deleted; a valid one is deleted under its lock.
-func deleteByID[ID ~string](ctx context.Context, d *Driver, field, raw string, parse func(string) (ID, error), del func(context.Context, ID) error) error {
-	if err := required(field, raw); err != nil {
-		return err
-	}
-	id, err := parse(raw)
-	if err != nil {
-		logr.FromContextOrDiscard(ctx).Info("Ignoring deletion of an ID the driver never issues", "field", field, "id", raw)
-		return nil
-	}
+// deleteLocked is the deletion both DeleteVolume and DeleteSnapshot
+// perform: del under the lock of id.
+func deleteLocked[ID ~string](ctx context.Context, d *Driver, id ID, del func(context.Context, ID) error) error {
 	unlock, err := d.lock(string(id))
 	if err != nil {
 		return err
@@ -480,7 +483,10 @@ func csiSnapshot(s backend.Snapshot, seg map[string]string) *csi.Snapshot {
 
 // DeleteSnapshot deletes a snapshot; a missing or malformed ID is already deleted.
 func (s *ControllerServer) DeleteSnapshot(ctx context.Context, req *csi.DeleteSnapshotRequest) (*csi.DeleteSnapshotResponse, error) {
-	err := deleteByID(ctx, s.d, "snapshot_id", req.GetSnapshotId(), backend.ParseSnapshotID, s.d.backend.DeleteSnapshot)
+	id, named, err := parseDeletionID(ctx, "snapshot_id", req.GetSnapshotId(), backend.ParseSnapshotID)
+	if named {
+		err = deleteLocked(ctx, s.d, id, s.d.backend.DeleteSnapshot)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -507,12 +513,12 @@ func (s *ControllerServer) GetSnapshot(ctx context.Context, req *csi.GetSnapshot
 // ListSnapshots pages through the snapshots matching the optional filters;
 // a malformed filter ID matches nothing.
 func (s *ControllerServer) ListSnapshots(ctx context.Context, req *csi.ListSnapshotsRequest) (*csi.ListSnapshotsResponse, error) {
+	filter := parseSnapshotFilter(req)
 	snaps, err := s.d.backend.ListSnapshots(ctx)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	snaps = filterSnapshots(snaps, req.GetSnapshotId(), req.GetSourceVolumeId())
-	page, next, err := paginate(snaps, req.GetStartingToken(), req.GetMaxEntries())
+	page, next, err := paginate(filter.apply(snaps), req.GetStartingToken(), req.GetMaxEntries())
 	if err != nil {
 		return nil, err
 	}
@@ -525,14 +531,4 @@ func (s *ControllerServer) ListSnapshots(ctx context.Context, req *csi.ListSnaps
 		entries = append(entries, &csi.ListSnapshotsResponse_Entry{Snapshot: csiSnapshot(snap, seg)})
 	}
 	return &csi.ListSnapshotsResponse{Entries: entries, NextToken: next}, nil
-}
-
-func filterSnapshots(snaps []backend.Snapshot, snapshotID, sourceID string) []backend.Snapshot {
-	var out []backend.Snapshot
-	for _, snap := range snaps {
-		if (snapshotID == "" || string(snap.ID) == snapshotID) && (sourceID == "" || string(snap.SourceVolume) == sourceID) {
-			out = append(out, snap)
-		}
-	}
-	return out
 }

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package driver_test
 
 import (
@@ -12,13 +28,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/plinth-dev/plinth/csi-driver/driver"
+	"github.com/plinth-dev/plinth/csi-driver/internal/drivertest"
 	"github.com/plinth-dev/plinth/test/testpool"
 )
-
-var mountCapability = &csi.VolumeCapability{
-	AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{}},
-	AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER},
-}
 
 func code(err error) codes.Code { return status.Code(err) }
 
@@ -52,48 +64,48 @@ func TestMalformedIDsNeverReachTheDisk(t *testing.T) {
 			want codes.Code
 		}{
 			"DeleteVolume is a no-op": {func() error {
-				_, err := h.ctrl.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: bad})
+				_, err := h.Controller.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: bad})
 				return err
 			}, codes.OK},
 			"DeleteSnapshot is a no-op": {func() error {
-				_, err := h.ctrl.DeleteSnapshot(ctx, &csi.DeleteSnapshotRequest{SnapshotId: bad})
+				_, err := h.Controller.DeleteSnapshot(ctx, &csi.DeleteSnapshotRequest{SnapshotId: bad})
 				return err
 			}, codes.OK},
 			"content source is not found": {func() error {
-				_, err := h.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "v", VolumeCapabilities: []*csi.VolumeCapability{mountCapability},
-					VolumeContentSource: volumeSource(bad)})
+				_, err := h.Controller.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "v", VolumeCapabilities: []*csi.VolumeCapability{drivertest.MountCapability},
+					VolumeContentSource: drivertest.VolumeSource(bad)})
 				return err
 			}, codes.NotFound},
 			"ControllerGetVolume": {func() error {
-				_, err := h.ctrl.ControllerGetVolume(ctx, &csi.ControllerGetVolumeRequest{VolumeId: bad})
+				_, err := h.Controller.ControllerGetVolume(ctx, &csi.ControllerGetVolumeRequest{VolumeId: bad})
 				return err
 			}, codes.InvalidArgument},
 			"ControllerExpandVolume": {func() error {
-				_, err := h.ctrl.ControllerExpandVolume(ctx, &csi.ControllerExpandVolumeRequest{VolumeId: bad, CapacityRange: &csi.CapacityRange{RequiredBytes: 1 << 30}})
+				_, err := h.Controller.ControllerExpandVolume(ctx, &csi.ControllerExpandVolumeRequest{VolumeId: bad, CapacityRange: &csi.CapacityRange{RequiredBytes: 1 << 30}})
 				return err
 			}, codes.InvalidArgument},
 			"CreateSnapshot source": {func() error {
-				_, err := h.ctrl.CreateSnapshot(ctx, &csi.CreateSnapshotRequest{Name: "s", SourceVolumeId: bad})
+				_, err := h.Controller.CreateSnapshot(ctx, &csi.CreateSnapshotRequest{Name: "s", SourceVolumeId: bad})
 				return err
 			}, codes.InvalidArgument},
 			"GetSnapshot": {func() error {
-				_, err := h.ctrl.GetSnapshot(ctx, &csi.GetSnapshotRequest{SnapshotId: bad})
+				_, err := h.Controller.GetSnapshot(ctx, &csi.GetSnapshotRequest{SnapshotId: bad})
 				return err
 			}, codes.InvalidArgument},
 			"NodeStageVolume": {func() error {
-				_, err := h.node.NodeStageVolume(ctx, &csi.NodeStageVolumeRequest{VolumeId: bad, StagingTargetPath: staging, VolumeCapability: mountCapability})
+				_, err := h.Node.NodeStageVolume(ctx, &csi.NodeStageVolumeRequest{VolumeId: bad, StagingTargetPath: staging, VolumeCapability: drivertest.MountCapability})
 				return err
 			}, codes.InvalidArgument},
 			"NodePublishVolume": {func() error {
-				_, err := h.node.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{VolumeId: bad, StagingTargetPath: staging, TargetPath: target, VolumeCapability: mountCapability})
+				_, err := h.Node.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{VolumeId: bad, StagingTargetPath: staging, TargetPath: target, VolumeCapability: drivertest.MountCapability})
 				return err
 			}, codes.InvalidArgument},
 			"NodeUnpublishVolume": {func() error {
-				_, err := h.node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: bad, TargetPath: target})
+				_, err := h.Node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: bad, TargetPath: target})
 				return err
 			}, codes.InvalidArgument},
 			"NodeUnstageVolume": {func() error {
-				_, err := h.node.NodeUnstageVolume(ctx, &csi.NodeUnstageVolumeRequest{VolumeId: bad, StagingTargetPath: staging})
+				_, err := h.Node.NodeUnstageVolume(ctx, &csi.NodeUnstageVolumeRequest{VolumeId: bad, StagingTargetPath: staging})
 				return err
 			}, codes.InvalidArgument},
 		} {
@@ -114,9 +126,9 @@ func TestCreateVolumeIsIdempotentByNameAndHonoursItsArguments(t *testing.T) {
 	h := serve(t, t.TempDir(), testpool.Ext4)
 	create := func(req *csi.CreateVolumeRequest) (*csi.Volume, error) {
 		if req.VolumeCapabilities == nil {
-			req.VolumeCapabilities = []*csi.VolumeCapability{mountCapability}
+			req.VolumeCapabilities = []*csi.VolumeCapability{drivertest.MountCapability}
 		}
-		resp, err := h.ctrl.CreateVolume(ctx, req)
+		resp, err := h.Controller.CreateVolume(ctx, req)
 		return resp.GetVolume(), err
 	}
 	first, err := create(&csi.CreateVolumeRequest{Name: "pvc-1", CapacityRange: &csi.CapacityRange{RequiredBytes: 100 << 20}})
@@ -125,10 +137,10 @@ func TestCreateVolumeIsIdempotentByNameAndHonoursItsArguments(t *testing.T) {
 	}
 	xfs := &csi.VolumeCapability{
 		AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{FsType: "xfs"}},
-		AccessMode: mountCapability.GetAccessMode(),
+		AccessMode: drivertest.MountCapability.GetAccessMode(),
 	}
 	otherNode := &csi.TopologyRequirement{Requisite: []*csi.Topology{{Segments: map[string]string{driver.TopologyKeyNode: "node-b"}}}}
-	thisNode := &csi.TopologyRequirement{Requisite: []*csi.Topology{{Segments: map[string]string{driver.TopologyKeyNode: testNode}}}}
+	thisNode := &csi.TopologyRequirement{Requisite: []*csi.Topology{{Segments: map[string]string{driver.TopologyKeyNode: drivertest.NodeID}}}}
 	for name, tc := range map[string]struct {
 		req       *csi.CreateVolumeRequest
 		want      codes.Code
@@ -146,8 +158,8 @@ func TestCreateVolumeIsIdempotentByNameAndHonoursItsArguments(t *testing.T) {
 		"requisite topology on this node":             {&csi.CreateVolumeRequest{Name: "pvc-8", AccessibilityRequirements: thisNode}, codes.OK, 1 << 30},
 		"more than the pool holds":                    {&csi.CreateVolumeRequest{Name: "pvc-9", CapacityRange: &csi.CapacityRange{RequiredBytes: 1 << 60}}, codes.ResourceExhausted, 0},
 		"unknown parameter":                           {&csi.CreateVolumeRequest{Name: "pvc-10", Parameters: map[string]string{"speed": "fast"}}, codes.InvalidArgument, 0},
-		"multi-node access":                           {&csi.CreateVolumeRequest{Name: "pvc-11", VolumeCapabilities: []*csi.VolumeCapability{{AccessType: mountCapability.GetAccessType(), AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_MULTI_NODE_MULTI_WRITER}}}}, codes.InvalidArgument, 0},
-		"unsupported filesystem":                      {&csi.CreateVolumeRequest{Name: "pvc-12", VolumeCapabilities: []*csi.VolumeCapability{{AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{FsType: "ntfs"}}, AccessMode: mountCapability.GetAccessMode()}}}, codes.InvalidArgument, 0},
+		"multi-node access":                           {&csi.CreateVolumeRequest{Name: "pvc-11", VolumeCapabilities: []*csi.VolumeCapability{{AccessType: drivertest.MountCapability.GetAccessType(), AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_MULTI_NODE_MULTI_WRITER}}}}, codes.InvalidArgument, 0},
+		"unsupported filesystem":                      {&csi.CreateVolumeRequest{Name: "pvc-12", VolumeCapabilities: []*csi.VolumeCapability{{AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{FsType: "ntfs"}}, AccessMode: drivertest.MountCapability.GetAccessMode()}}}, codes.InvalidArgument, 0},
 	} {
 		t.Run(name, func(t *testing.T) {
 			vol, err := create(proto.Clone(tc.req).(*csi.CreateVolumeRequest))
@@ -172,11 +184,11 @@ func TestCreateVolumeIsIdempotentByNameAndHonoursItsArguments(t *testing.T) {
 func TestSnapshotTopologyIsTheNodes(t *testing.T) {
 	ctx := context.Background()
 	h := serve(t, t.TempDir(), testpool.Ext4)
-	info, err := h.node.NodeGetInfo(ctx, &csi.NodeGetInfoRequest{})
+	info, err := h.Node.NodeGetInfo(ctx, &csi.NodeGetInfoRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	vol, err := h.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "v", VolumeCapabilities: []*csi.VolumeCapability{mountCapability}})
+	vol, err := h.Controller.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "v", VolumeCapabilities: []*csi.VolumeCapability{drivertest.MountCapability}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +200,7 @@ func TestSnapshotTopologyIsTheNodes(t *testing.T) {
 		"another node": {[]*csi.Topology{{Segments: map[string]string{driver.TopologyKeyNode: "node-b"}}}, codes.ResourceExhausted},
 	} {
 		t.Run(name, func(t *testing.T) {
-			snap, err := h.ctrl.CreateSnapshot(ctx, &csi.CreateSnapshotRequest{
+			snap, err := h.Controller.CreateSnapshot(ctx, &csi.CreateSnapshotRequest{
 				Name: "s-" + name, SourceVolumeId: vol.GetVolume().GetVolumeId(),
 				AccessibilityRequirements: &csi.TopologyRequirement{Requisite: tc.requisite},
 			})
@@ -206,12 +218,12 @@ func TestSnapshotTopologyIsTheNodes(t *testing.T) {
 
 func TestNodeGetInfoReportsNodeAndZone(t *testing.T) {
 	h := serve(t, t.TempDir(), testpool.Ext4)
-	info, err := h.node.NodeGetInfo(context.Background(), &csi.NodeGetInfoRequest{})
+	info, err := h.Node.NodeGetInfo(context.Background(), &csi.NodeGetInfoRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{driver.TopologyKeyNode: testNode, "topology.kubernetes.io/zone": "zone-1"}
-	if got := info.GetAccessibleTopology().GetSegments(); len(got) != len(want) || got[driver.TopologyKeyNode] != testNode || got["topology.kubernetes.io/zone"] != "zone-1" {
+	want := map[string]string{driver.TopologyKeyNode: drivertest.NodeID, "topology.kubernetes.io/zone": "zone-1"}
+	if got := info.GetAccessibleTopology().GetSegments(); len(got) != len(want) || got[driver.TopologyKeyNode] != drivertest.NodeID || got["topology.kubernetes.io/zone"] != "zone-1" {
 		t.Errorf("topology = %v, want %v", got, want)
 	}
 }
@@ -230,7 +242,7 @@ func TestConcurrentCreatesOfOneNameMakeOneVolume(t *testing.T) {
 	results := make(chan result, callers)
 	for range callers {
 		go func() {
-			resp, err := h.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "pvc-race", VolumeCapabilities: []*csi.VolumeCapability{mountCapability}})
+			resp, err := h.Controller.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "pvc-race", VolumeCapabilities: []*csi.VolumeCapability{drivertest.MountCapability}})
 			results <- result{resp.GetVolume().GetVolumeId(), err}
 		}()
 	}
@@ -245,7 +257,7 @@ func TestConcurrentCreatesOfOneNameMakeOneVolume(t *testing.T) {
 			t.Errorf("CreateVolume: %v", err)
 		}
 	}
-	list, err := h.ctrl.ListVolumes(ctx, &csi.ListVolumesRequest{})
+	list, err := h.Controller.ListVolumes(ctx, &csi.ListVolumesRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,19 +268,19 @@ func TestConcurrentCreatesOfOneNameMakeOneVolume(t *testing.T) {
 
 func TestGetCapacityIsZeroWhereTheDriverCannotProvision(t *testing.T) {
 	h := serve(t, t.TempDir(), testpool.Ext4)
-	multiNode := &csi.VolumeCapability{AccessType: mountCapability.GetAccessType(),
+	multiNode := &csi.VolumeCapability{AccessType: drivertest.MountCapability.GetAccessType(),
 		AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_MULTI_NODE_MULTI_WRITER}}
 	for name, tc := range map[string]struct {
 		req       *csi.GetCapacityRequest
 		wantSpace bool
 	}{
 		"whole pool":             {&csi.GetCapacityRequest{}, true},
-		"this node's topology":   {&csi.GetCapacityRequest{AccessibleTopology: &csi.Topology{Segments: map[string]string{driver.TopologyKeyNode: testNode}}}, true},
+		"this node's topology":   {&csi.GetCapacityRequest{AccessibleTopology: &csi.Topology{Segments: map[string]string{driver.TopologyKeyNode: drivertest.NodeID}}}, true},
 		"another node":           {&csi.GetCapacityRequest{AccessibleTopology: &csi.Topology{Segments: map[string]string{driver.TopologyKeyNode: "node-b"}}}, false},
 		"unsupported capability": {&csi.GetCapacityRequest{VolumeCapabilities: []*csi.VolumeCapability{multiNode}}, false},
 	} {
 		t.Run(name, func(t *testing.T) {
-			resp, err := h.ctrl.GetCapacity(t.Context(), tc.req)
+			resp, err := h.Controller.GetCapacity(t.Context(), tc.req)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -282,7 +294,7 @@ func TestGetCapacityIsZeroWhereTheDriverCannotProvision(t *testing.T) {
 func TestProbeFailsWhenThePoolIsGone(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "pool")
 	h := serve(t, dir, testpool.Ext4)
-	identity := csi.NewIdentityClient(h.conn)
+	identity := csi.NewIdentityClient(h.Conn)
 	if resp, err := identity.Probe(t.Context(), &csi.ProbeRequest{}); err != nil || !resp.GetReady().GetValue() {
 		t.Fatalf("healthy pool: ready=%v err=%v", resp.GetReady().GetValue(), err)
 	}

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package driver
 
 import (
@@ -36,10 +52,7 @@ const (
 
 // ephemeralVolume is a validated NodePublishVolume of an inline volume.
 type ephemeralVolume struct {
-	// handle is kubelet's volume ID; the backing volume's name records it.
-	handle string
-	// id is the backing volume, derived from handle like any CSI name.
-	id        backend.VolumeID
+	nodeVolume
 	sizeBytes int64
 	fsType    string
 }
@@ -74,22 +87,11 @@ func persistent(vols []backend.Volume) []backend.Volume {
 	return out
 }
 
-// nodeVolumeID parses the volume ID of a node call that serves inline
-// volumes too; it also reports whether the ID is an inline volume's handle.
-func nodeVolumeID(field, raw string) (backend.VolumeID, bool, error) {
-	if isEphemeralHandle(raw) {
-		return backend.NewVolumeID(raw), true, nil
-	}
-	id, err := parseVolumeID(field, raw)
-	return id, false, err
-}
-
 // ephemeralRequest validates the NodePublishVolume of an inline volume.
 func (d *Driver) ephemeralRequest(req *csi.NodePublishVolumeRequest) (ephemeralVolume, error) {
-	handle := req.GetVolumeId()
-	if !isEphemeralHandle(handle) {
-		return ephemeralVolume{}, status.Errorf(codes.InvalidArgument,
-			"volume_id %q of an inline ephemeral volume must be %q and %d lowercase hex digits", handle, ephemeralHandlePrefix, ephemeralHandleHexDigits)
+	nv, err := parseEphemeralHandle("volume_id", req.GetVolumeId())
+	if err != nil {
+		return ephemeralVolume{}, err
 	}
 	if err := checkPath("target_path", req.GetTargetPath()); err != nil {
 		return ephemeralVolume{}, err
@@ -104,8 +106,7 @@ func (d *Driver) ephemeralRequest(req *csi.NodePublishVolumeRequest) (ephemeralV
 	if req.GetReadonly() || isReadOnlyMode(c) {
 		return ephemeralVolume{}, status.Error(codes.InvalidArgument, "readonly: an inline ephemeral volume starts empty, so it cannot be read-only")
 	}
-	vol := ephemeralVolume{handle: handle, id: backend.NewVolumeID(handle)}
-	var err error
+	vol := ephemeralVolume{nodeVolume: nv}
 	vol.fsType, vol.sizeBytes, err = d.ephemeralAttributes(req.GetVolumeContext(), c)
 	return vol, err
 }
@@ -243,7 +244,7 @@ func (s *NodeServer) mountEphemeral(ctx context.Context, vol ephemeralVolume, re
 // failure is only logged: the caller reports the original error.
 func (s *NodeServer) rollBackEphemeral(ctx context.Context, vol ephemeralVolume, target string) {
 	ctx = context.WithoutCancel(ctx)
-	err := errors.Join(s.cleanupTarget(target), s.deleteEphemeral(ctx, vol.id, vol.handle))
+	err := errors.Join(s.cleanupTarget(target), s.deleteEphemeral(ctx, vol.nodeVolume))
 	if err != nil {
 		logr.FromContextOrDiscard(ctx).Error(err, "Failed to roll back ephemeral volume", "volumeID", vol.id, "handle", vol.handle)
 	}
@@ -259,9 +260,10 @@ func (s *NodeServer) cleanupTarget(target string) error {
 }
 
 // deleteEphemeral detaches and deletes the backing volume of the inline
-// volume handle; a missing one is already deleted. A volume whose name does
-// not record handle is never deleted, nor one still mounted anywhere.
-func (s *NodeServer) deleteEphemeral(ctx context.Context, id backend.VolumeID, handle string) error {
+// volume nv; a missing one is already deleted. A volume whose name does not
+// record nv's handle is never deleted, nor one still mounted anywhere.
+func (s *NodeServer) deleteEphemeral(ctx context.Context, nv nodeVolume) error {
+	id, handle := nv.id, nv.handle
 	vol, err := s.d.backend.GetVolume(ctx, id)
 	if errors.Is(err, backend.ErrNotFound) {
 		return nil

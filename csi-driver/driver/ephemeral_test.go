@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package driver_test
 
 import (
@@ -17,6 +33,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/plinth-dev/plinth/csi-driver/backend"
+	"github.com/plinth-dev/plinth/csi-driver/internal/drivertest"
 	"github.com/plinth-dev/plinth/test/testpool"
 )
 
@@ -37,11 +54,11 @@ func ephemeralPublish(handle, target string, attrs map[string]string) *csi.NodeP
 		"csi.storage.k8s.io/serviceAccount.name": "default",
 	}
 	maps.Copy(volumeContext, attrs)
-	return &csi.NodePublishVolumeRequest{VolumeId: handle, TargetPath: target, VolumeCapability: mountCapability, VolumeContext: volumeContext}
+	return &csi.NodePublishVolumeRequest{VolumeId: handle, TargetPath: target, VolumeCapability: drivertest.MountCapability, VolumeContext: volumeContext}
 }
 
 func (h *harness) unpublishEphemeral(ctx context.Context, handle, target string) error {
-	_, err := h.node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: handle, TargetPath: target})
+	_, err := h.Node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: handle, TargetPath: target})
 	return err
 }
 
@@ -60,10 +77,10 @@ func TestEphemeralVolumeLivesAndDiesWithItsPublication(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()
-			handle, target := ephemeralHandle("pod-1", name), filepath.Join(h.dir, strings.ReplaceAll(name, " ", "-"))
+			handle, target := ephemeralHandle("pod-1", name), filepath.Join(h.Dir, strings.ReplaceAll(name, " ", "-"))
 			t.Cleanup(func() { _ = h.unpublishEphemeral(context.Background(), handle, target) })
 			req := ephemeralPublish(handle, target, tc.attrs)
-			if _, err := h.node.NodePublishVolume(ctx, req); err != nil {
+			if _, err := h.Node.NodePublishVolume(ctx, req); err != nil {
 				t.Fatal(err)
 			}
 			assertFilesystemType(t, target, tc.wantFS)
@@ -75,12 +92,12 @@ func TestEphemeralVolumeLivesAndDiesWithItsPublication(t *testing.T) {
 				t.Errorf("backing volume has %d bytes and name %q, want %d bytes and name %q", vol.CapacityBytes, vol.Name, tc.wantBytes, handle)
 			}
 			file := filepath.Join(target, "data.bin")
-			writeFile(t, file, pattern(7))
+			drivertest.WriteFile(t, file, drivertest.Pattern(7))
 
-			if _, err := h.node.NodePublishVolume(ctx, req); err != nil {
+			if _, err := h.Node.NodePublishVolume(ctx, req); err != nil {
 				t.Fatalf("repeated publish: %v", err)
 			}
-			assertFile(t, file, pattern(7))
+			drivertest.AssertFile(t, file, drivertest.Pattern(7))
 			assertStats(t, h, handle, target)
 			assertHiddenFromController(t, h, vol.ID)
 
@@ -108,12 +125,12 @@ func assertFilesystemType(t *testing.T, path string, want int64) {
 
 func assertStats(t *testing.T, h *harness, handle, target string) {
 	t.Helper()
-	resp, err := h.node.NodeGetVolumeStats(t.Context(), &csi.NodeGetVolumeStatsRequest{VolumeId: handle, VolumePath: target})
+	resp, err := h.Node.NodeGetVolumeStats(t.Context(), &csi.NodeGetVolumeStatsRequest{VolumeId: handle, VolumePath: target})
 	if err != nil {
 		t.Fatalf("NodeGetVolumeStats: %v", err)
 	}
-	if used := resp.GetUsage()[0].GetUsed(); used < patternSize {
-		t.Errorf("NodeGetVolumeStats reports %d bytes used, want at least the %d written", used, patternSize)
+	if used := resp.GetUsage()[0].GetUsed(); used < drivertest.PatternSize {
+		t.Errorf("NodeGetVolumeStats reports %d bytes used, want at least the %d written", used, drivertest.PatternSize)
 	}
 }
 
@@ -122,7 +139,7 @@ func assertStats(t *testing.T, h *harness, handle, target string) {
 func assertHiddenFromController(t *testing.T, h *harness, id backend.VolumeID) {
 	t.Helper()
 	ctx := t.Context()
-	list, err := h.ctrl.ListVolumes(ctx, &csi.ListVolumesRequest{})
+	list, err := h.Controller.ListVolumes(ctx, &csi.ListVolumesRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +148,7 @@ func assertHiddenFromController(t *testing.T, h *harness, id backend.VolumeID) {
 			t.Errorf("ListVolumes lists the backing volume %s of an inline volume", id)
 		}
 	}
-	if _, err := h.ctrl.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: string(id)}); code(err) != codes.FailedPrecondition {
+	if _, err := h.Controller.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: string(id)}); code(err) != codes.FailedPrecondition {
 		t.Errorf("DeleteVolume of the backing volume: code %v, want FailedPrecondition", code(err))
 	}
 	if _, err := h.pool.GetVolume(ctx, id); err != nil {
@@ -169,7 +186,7 @@ func TestEphemeralPublishResumesAfterACrash(t *testing.T) {
 			}
 		},
 		"after mounting it": func(t *testing.T, h *harness, handle, target string) {
-			if _, err := h.node.NodePublishVolume(t.Context(), ephemeralPublish(handle, target, map[string]string{"size": "64Mi"})); err != nil {
+			if _, err := h.Node.NodePublishVolume(t.Context(), ephemeralPublish(handle, target, map[string]string{"size": "64Mi"})); err != nil {
 				t.Fatal(err)
 			}
 		},
@@ -177,16 +194,16 @@ func TestEphemeralPublishResumesAfterACrash(t *testing.T) {
 		for _, retry := range []string{"publish", "unpublish"} {
 			t.Run(name+"/kubelet retries "+retry, func(t *testing.T) {
 				crashed := startDriver(t, testpool.Ext4, testpool.Ext4)
-				handle, target := ephemeralHandle("pod-2", "scratch"), filepath.Join(crashed.dir, "target")
+				handle, target := ephemeralHandle("pod-2", "scratch"), filepath.Join(crashed.Dir, "target")
 				t.Cleanup(func() { _ = crashed.unpublishEphemeral(context.Background(), handle, target) })
 				crash(t, crashed, handle, target)
 
 				h := serve(t, crashed.poolDir, testpool.Ext4)
 				if retry == "publish" {
-					if _, err := h.node.NodePublishVolume(t.Context(), ephemeralPublish(handle, target, map[string]string{"size": "64Mi"})); err != nil {
+					if _, err := h.Node.NodePublishVolume(t.Context(), ephemeralPublish(handle, target, map[string]string{"size": "64Mi"})); err != nil {
 						t.Fatalf("retried publish: %v", err)
 					}
-					writeFile(t, filepath.Join(target, "data.bin"), pattern(8))
+					drivertest.WriteFile(t, filepath.Join(target, "data.bin"), drivertest.Pattern(8))
 				}
 				if err := h.unpublishEphemeral(t.Context(), handle, target); err != nil {
 					t.Fatalf("unpublish: %v", err)
@@ -211,14 +228,14 @@ func createBacking(t *testing.T, h *harness, handle string, size int64) {
 // forgets an inline volume whose publish failed with a final error.
 func TestFailedEphemeralPublishLeavesNothing(t *testing.T) {
 	h := startDriver(t, testpool.Ext4, testpool.Ext4)
-	handle, target := ephemeralHandle("pod-3", "scratch"), filepath.Join(h.dir, "target")
+	handle, target := ephemeralHandle("pod-3", "scratch"), filepath.Join(h.Dir, "target")
 	req := ephemeralPublish(handle, target, map[string]string{"size": "64Mi"})
 	req.VolumeCapability = &csi.VolumeCapability{
 		AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{MountFlags: []string{"no-such-mount-option"}}},
-		AccessMode: mountCapability.GetAccessMode(),
+		AccessMode: drivertest.MountCapability.GetAccessMode(),
 	}
 	t.Cleanup(func() { _ = h.unpublishEphemeral(context.Background(), handle, target) })
-	if _, err := h.node.NodePublishVolume(t.Context(), req); code(err) != codes.Internal {
+	if _, err := h.Node.NodePublishVolume(t.Context(), req); code(err) != codes.Internal {
 		t.Fatalf("publish with a bad mount option: code %v (%v), want Internal", code(err), err)
 	}
 	assertEphemeralGone(t, h, handle, target)
@@ -226,14 +243,14 @@ func TestFailedEphemeralPublishLeavesNothing(t *testing.T) {
 
 func TestEphemeralAttributesAreValidated(t *testing.T) {
 	h := serve(t, t.TempDir(), testpool.Ext4)
-	handle, target := ephemeralHandle("pod-4", "scratch"), filepath.Join(h.dir, "target")
+	handle, target := ephemeralHandle("pod-4", "scratch"), filepath.Join(h.Dir, "target")
 	block := &csi.VolumeCapability{
 		AccessType: &csi.VolumeCapability_Block{Block: &csi.VolumeCapability_BlockVolume{}},
-		AccessMode: mountCapability.GetAccessMode(),
+		AccessMode: drivertest.MountCapability.GetAccessMode(),
 	}
 	xfsCapability := &csi.VolumeCapability{
 		AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{FsType: "xfs"}},
-		AccessMode: mountCapability.GetAccessMode(),
+		AccessMode: drivertest.MountCapability.GetAccessMode(),
 	}
 	for name, tc := range map[string]struct {
 		attrs  map[string]string
@@ -261,7 +278,7 @@ func TestEphemeralAttributesAreValidated(t *testing.T) {
 				req = proto.Clone(req).(*csi.NodePublishVolumeRequest)
 				tc.change(req)
 			}
-			_, err := h.node.NodePublishVolume(t.Context(), req)
+			_, err := h.Node.NodePublishVolume(t.Context(), req)
 			if code(err) != tc.want || !strings.Contains(err.Error(), tc.naming) {
 				t.Fatalf("got %v, want %v naming %s", err, tc.want, tc.naming)
 			}
@@ -275,7 +292,7 @@ func TestEphemeralAttributesAreValidated(t *testing.T) {
 func TestEphemeralUnpublishDeletesOnlyItsOwnVolume(t *testing.T) {
 	ctx := context.Background()
 	h := serve(t, t.TempDir(), testpool.Ext4)
-	target := filepath.Join(h.dir, "target")
+	target := filepath.Join(h.Dir, "target")
 	if err := h.unpublishEphemeral(ctx, ephemeralHandle("pod-5", "never-published"), target); err != nil {
 		t.Errorf("unpublish of an unknown inline volume: %v", err)
 	}
@@ -296,8 +313,8 @@ func TestEphemeralUnpublishDeletesOnlyItsOwnVolume(t *testing.T) {
 
 func TestInlineVolumeHandlesAreReservedNames(t *testing.T) {
 	h := serve(t, t.TempDir(), testpool.Ext4)
-	_, err := h.ctrl.CreateVolume(t.Context(), &csi.CreateVolumeRequest{
-		Name: ephemeralHandle("pod-6", "scratch"), VolumeCapabilities: []*csi.VolumeCapability{mountCapability},
+	_, err := h.Controller.CreateVolume(t.Context(), &csi.CreateVolumeRequest{
+		Name: ephemeralHandle("pod-6", "scratch"), VolumeCapabilities: []*csi.VolumeCapability{drivertest.MountCapability},
 	})
 	if code(err) != codes.InvalidArgument {
 		t.Fatalf("CreateVolume named like an inline volume: code %v, want InvalidArgument", code(err))

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package driver
 
 import (
@@ -103,8 +119,10 @@ func deviceSize(device string) (int64, error) {
 	return size, nil
 }
 
+// isExtFormat reports whether format is an ext filesystem that
+// mount-utils' ResizeFs grows.
 func isExtFormat(format string) bool {
-	return format == "ext2" || format == "ext3" || format == fsExt4
+	return format == "ext3" || format == fsExt4
 }
 
 // extSuperblock is the raw ext2/3/4 superblock.

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package driver
 
 import (
@@ -10,17 +26,12 @@ import (
 	"google.golang.org/grpc/status"
 	utilexec "k8s.io/utils/exec"
 
+	"github.com/plinth-dev/plinth/csi-driver/backend"
 	"github.com/plinth-dev/plinth/csi-driver/internal/mountinfo"
 )
 
-// Filesystems grow in one of two ways. A volume expanded while unstaged
-// grows when NodeStageVolume stages it next: ext2/3/4 before the mount, with
-// e2fsck and resize2fs on the unmounted device; XFS, which only grows
-// mounted, right after the mount. A mounted volume grows in NodeExpandVolume:
-// XFS always can, ext4 only when the driver has CAP_SYS_RESOURCE (the
-// kernel's EXT4_IOC_RESIZE_FS demands it); without it the call fails with
-// FailedPrecondition, which tells kubelet to stop retrying until the next
-// stage, and the filesystem keeps working at its old size.
+// How and when filesystems grow, and why the driver reads their size where
+// k8s.io/mount-utils does not, is explained in the package documentation.
 
 // e2fsckErrorsCorrected is e2fsck's exit status for "errors found and fixed".
 const e2fsckErrorsCorrected = 1
@@ -124,7 +135,7 @@ func (s *NodeServer) growAfterMount(ctx context.Context, device, path string) er
 // onlineGrowthNeeded reports whether the mounted filesystem of format on
 // device needs to grow, and fails with FailedPrecondition when it does but
 // cannot grow while mounted.
-func onlineGrowthNeeded(volumeID, device, format string) (bool, error) {
+func onlineGrowthNeeded(volumeID backend.VolumeID, device, format string) (bool, error) {
 	switch {
 	case format == fsXFS:
 		// xfs_growfs skips a filesystem that already fills its device.

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package driver
 
 import (
@@ -180,7 +196,7 @@ func (s *NodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublish
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if err := s.checkSingleWriter(req, device); err != nil {
+	if err := s.checkSingleWriter(id, req, device); err != nil {
 		return nil, err
 	}
 	return &csi.NodePublishVolumeResponse{}, s.publish(req, device)
@@ -197,7 +213,7 @@ func (s *NodeServer) checkPublishRequest(req *csi.NodePublishVolumeRequest) erro
 }
 
 // checkSingleWriter refuses a second target for a SINGLE_NODE_SINGLE_WRITER volume.
-func (s *NodeServer) checkSingleWriter(req *csi.NodePublishVolumeRequest, device string) error {
+func (s *NodeServer) checkSingleWriter(id backend.VolumeID, req *csi.NodePublishVolumeRequest, device string) error {
 	if req.GetVolumeCapability().GetAccessMode().GetMode() != csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER {
 		return nil
 	}
@@ -207,7 +223,7 @@ func (s *NodeServer) checkSingleWriter(req *csi.NodePublishVolumeRequest, device
 	}
 	for _, m := range slices.Concat(filesystems, binds) {
 		if m != req.GetStagingTargetPath() && m != req.GetTargetPath() {
-			return status.Errorf(codes.FailedPrecondition, "volume_id %s is single-writer and already published at %s", req.GetVolumeId(), m)
+			return status.Errorf(codes.FailedPrecondition, "volume_id %s is single-writer and already published at %s", id, m)
 		}
 	}
 	return nil
@@ -276,14 +292,14 @@ func createFile(path string) error {
 // NodeUnpublishVolume unmounts and removes the target path. For an inline
 // ephemeral volume it also detaches and deletes the backing volume.
 func (s *NodeServer) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
-	id, ephemeral, err := nodeVolumeID("volume_id", req.GetVolumeId())
+	vol, err := parseNodeVolumeID("volume_id", req.GetVolumeId())
 	if err != nil {
 		return nil, err
 	}
 	if err := checkPath("target_path", req.GetTargetPath()); err != nil {
 		return nil, err
 	}
-	unlock, err := s.d.lock(string(id))
+	unlock, err := s.d.lock(string(vol.id))
 	if err != nil {
 		return nil, err
 	}
@@ -291,8 +307,8 @@ func (s *NodeServer) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpub
 	if err := s.cleanupTarget(req.GetTargetPath()); err != nil {
 		return nil, err
 	}
-	if ephemeral {
-		if err := s.deleteEphemeral(ctx, id, req.GetVolumeId()); err != nil {
+	if vol.handle != "" {
+		if err := s.deleteEphemeral(ctx, vol); err != nil {
 			return nil, err
 		}
 	}
@@ -302,14 +318,14 @@ func (s *NodeServer) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpub
 // NodeGetVolumeStats reports the usage of a published or staged volume,
 // inline ephemeral volumes included.
 func (s *NodeServer) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVolumeStatsRequest) (*csi.NodeGetVolumeStatsResponse, error) {
-	id, _, err := nodeVolumeID("volume_id", req.GetVolumeId())
+	nv, err := parseNodeVolumeID("volume_id", req.GetVolumeId())
 	if err != nil {
 		return nil, err
 	}
 	if err := required("volume_path", req.GetVolumePath()); err != nil {
 		return nil, err
 	}
-	vol, err := s.d.backend.GetVolume(ctx, id)
+	vol, err := s.d.backend.GetVolume(ctx, nv.id)
 	if err != nil {
 		return nil, toStatus(err)
 	}
@@ -418,13 +434,13 @@ func (s *NodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVo
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if err := s.growFilesystem(ctx, req, device); err != nil {
+	if err := s.growFilesystem(ctx, id, req, device); err != nil {
 		return nil, err
 	}
 	return &csi.NodeExpandVolumeResponse{CapacityBytes: vol.CapacityBytes}, nil
 }
 
-func (s *NodeServer) growFilesystem(ctx context.Context, req *csi.NodeExpandVolumeRequest, device string) error {
+func (s *NodeServer) growFilesystem(ctx context.Context, id backend.VolumeID, req *csi.NodeExpandVolumeRequest, device string) error {
 	info, err := os.Stat(req.GetVolumePath())
 	if os.IsNotExist(err) {
 		return status.Errorf(codes.NotFound, "volume_path %s does not exist", req.GetVolumePath())
@@ -439,7 +455,7 @@ func (s *NodeServer) growFilesystem(ctx context.Context, req *csi.NodeExpandVolu
 	if err != nil {
 		return status.Errorf(codes.Internal, "failed to detect the filesystem at volume_path: %v", err)
 	}
-	grow, err := onlineGrowthNeeded(req.GetVolumeId(), device, format)
+	grow, err := onlineGrowthNeeded(id, device, format)
 	if err != nil || !grow {
 		return err
 	}

@@ -25,8 +25,10 @@ import (
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"golang.org/x/sys/unix"
+	"google.golang.org/grpc/codes"
 
 	"github.com/plinth-dev/plinth/csi-driver/backend"
+	"github.com/plinth-dev/plinth/csi-driver/internal/drivertest"
 	"github.com/plinth-dev/plinth/test/testpool"
 )
 
@@ -37,23 +39,23 @@ import (
 // where the driver mounted it.
 func TestReadOnlyPublishIsReadOnlyWhereItPropagates(t *testing.T) {
 	h := startDriver(t, testpool.Ext4, testpool.Ext4)
-	m := h.mountNew(t, "vol", nil)
-	writeFile(t, m.path, pattern(7))
+	m := h.MountNew(t, "vol", nil)
+	drivertest.WriteFile(t, m.Path, drivertest.Pattern(7))
 	kubelet, host := sharedPeers(t)
 
 	target := filepath.Join(kubelet, "ro-target")
-	req := &csi.NodePublishVolumeRequest{VolumeId: m.id, StagingTargetPath: m.staging, TargetPath: target, VolumeCapability: mountCapability, Readonly: true}
-	if _, err := h.node.NodePublishVolume(t.Context(), req); err != nil {
+	req := &csi.NodePublishVolumeRequest{VolumeId: m.ID, StagingTargetPath: m.Staging, TargetPath: target, VolumeCapability: drivertest.MountCapability, Readonly: true}
+	if _, err := h.Node.NodePublishVolume(t.Context(), req); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_, err := h.node.NodeUnpublishVolume(context.Background(), &csi.NodeUnpublishVolumeRequest{VolumeId: m.id, TargetPath: target})
+		_, err := h.Node.NodeUnpublishVolume(context.Background(), &csi.NodeUnpublishVolumeRequest{VolumeId: m.ID, TargetPath: target})
 		if err != nil {
 			t.Error(err)
 		}
 	})
 	for _, dir := range []string{target, filepath.Join(host, "ro-target")} {
-		assertFile(t, filepath.Join(dir, "data.bin"), pattern(7))
+		drivertest.AssertFile(t, filepath.Join(dir, "data.bin"), drivertest.Pattern(7))
 		if err := os.WriteFile(filepath.Join(dir, "new"), nil, 0o600); !errors.Is(err, unix.EROFS) {
 			t.Errorf("creating a file in %s: %v, want EROFS", dir, err)
 		}
@@ -66,32 +68,32 @@ func TestReadOnlyBlockPublishIsTheDevice(t *testing.T) {
 	h := startDriver(t, testpool.Ext4, testpool.Ext4)
 	block := &csi.VolumeCapability{
 		AccessType: &csi.VolumeCapability_Block{Block: &csi.VolumeCapability_BlockVolume{}},
-		AccessMode: mountCapability.GetAccessMode(),
+		AccessMode: drivertest.MountCapability.GetAccessMode(),
 	}
 	ctx := t.Context()
-	resp, err := h.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "raw", CapacityRange: &csi.CapacityRange{RequiredBytes: volumeSize}, VolumeCapabilities: []*csi.VolumeCapability{block}})
+	resp, err := h.Controller.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "raw", CapacityRange: &csi.CapacityRange{RequiredBytes: drivertest.VolumeSize}, VolumeCapabilities: []*csi.VolumeCapability{block}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, staging, target := resp.GetVolume().GetVolumeId(), filepath.Join(h.dir, "raw-staging"), filepath.Join(h.dir, "raw-target")
+	id, staging, target := resp.GetVolume().GetVolumeId(), filepath.Join(h.Dir, "raw-staging"), filepath.Join(h.Dir, "raw-target")
 	t.Cleanup(func() {
 		ctx := context.Background()
-		_, err := h.node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: id, TargetPath: target})
+		_, err := h.Node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: id, TargetPath: target})
 		if err == nil {
-			_, err = h.node.NodeUnstageVolume(ctx, &csi.NodeUnstageVolumeRequest{VolumeId: id, StagingTargetPath: staging})
+			_, err = h.Node.NodeUnstageVolume(ctx, &csi.NodeUnstageVolumeRequest{VolumeId: id, StagingTargetPath: staging})
 		}
 		if err == nil {
-			_, err = h.ctrl.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: id})
+			_, err = h.Controller.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: id})
 		}
 		if err != nil {
 			t.Error(err)
 		}
 	})
-	if _, err := h.node.NodeStageVolume(ctx, &csi.NodeStageVolumeRequest{VolumeId: id, StagingTargetPath: staging, VolumeCapability: block}); err != nil {
+	if _, err := h.Node.NodeStageVolume(ctx, &csi.NodeStageVolumeRequest{VolumeId: id, StagingTargetPath: staging, VolumeCapability: block}); err != nil {
 		t.Fatal(err)
 	}
 	req := &csi.NodePublishVolumeRequest{VolumeId: id, StagingTargetPath: staging, TargetPath: target, VolumeCapability: block, Readonly: true}
-	if _, err := h.node.NodePublishVolume(ctx, req); err != nil {
+	if _, err := h.Node.NodePublishVolume(ctx, req); err != nil {
 		t.Fatal(err)
 	}
 	device, err := h.pool.Device(ctx, backend.VolumeID(id))
@@ -104,6 +106,19 @@ func TestReadOnlyBlockPublishIsTheDevice(t *testing.T) {
 	}
 	if got.Mode&unix.S_IFMT != unix.S_IFBLK || got.Rdev != want.Rdev {
 		t.Errorf("the target is mode %o device %d, want the block device %d of %s", got.Mode, got.Rdev, want.Rdev, device)
+	}
+}
+
+func TestRepublishingWithAnotherReadOnlySettingIsAlreadyExists(t *testing.T) {
+	h := startDriver(t, testpool.Ext4, testpool.Ext4)
+	m := h.MountNew(t, "vol", nil)
+	req := &csi.NodePublishVolumeRequest{VolumeId: m.ID, StagingTargetPath: m.Staging, TargetPath: m.Target, VolumeCapability: drivertest.MountCapability}
+	if _, err := h.Node.NodePublishVolume(t.Context(), req); err != nil {
+		t.Fatalf("repeated identical publish: %v", err)
+	}
+	req.Readonly = true
+	if _, err := h.Node.NodePublishVolume(t.Context(), req); code(err) != codes.AlreadyExists {
+		t.Fatalf("publish read-only over read-write: code %v, want AlreadyExists", code(err))
 	}
 }
 

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package driver_test
 
 import (
@@ -10,6 +26,7 @@ import (
 
 	"github.com/plinth-dev/plinth/csi-driver/backend"
 	"github.com/plinth-dev/plinth/csi-driver/backend/pool/pooltest"
+	"github.com/plinth-dev/plinth/csi-driver/internal/drivertest"
 	"github.com/plinth-dev/plinth/test/testpool"
 )
 
@@ -21,41 +38,41 @@ import (
 func TestVolumeAttachedBeforeARestartKeepsItsDevice(t *testing.T) {
 	ctx := t.Context()
 	h := startDriver(t, testpool.XFS, testpool.XFS)
-	resp, err := h.ctrl.CreateVolume(ctx, &csi.CreateVolumeRequest{
+	resp, err := h.Controller.CreateVolume(ctx, &csi.CreateVolumeRequest{
 		Name:               "restarted",
-		CapacityRange:      &csi.CapacityRange{RequiredBytes: volumeSize},
-		VolumeCapabilities: []*csi.VolumeCapability{mountCapability},
+		CapacityRange:      &csi.CapacityRange{RequiredBytes: drivertest.VolumeSize},
+		VolumeCapabilities: []*csi.VolumeCapability{drivertest.MountCapability},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := mounted{id: resp.GetVolume().GetVolumeId(), staging: filepath.Join(h.dir, "staging"), target: filepath.Join(h.dir, "target")}
-	m.path = filepath.Join(m.target, "data.bin")
-	a := pooltest.AttachElsewhere(t, h.poolDir, backend.VolumeID(m.id))
-	t.Cleanup(func() { h.teardown(t, m) })
+	m := drivertest.Mounted{ID: resp.GetVolume().GetVolumeId(), Staging: filepath.Join(h.Dir, "staging"), Target: filepath.Join(h.Dir, "target")}
+	m.Path = filepath.Join(m.Target, "data.bin")
+	a := pooltest.AttachElsewhere(t, h.poolDir, backend.VolumeID(m.ID))
+	t.Cleanup(func() { h.Teardown(t, m) })
 
-	h.stageAndPublish(t, m)
+	h.StageAndPublish(t, m)
 	if got := a.Devices(t); !slices.Equal(got, []string{a.Device}) {
 		t.Fatalf("after NodeStageVolume the volume's file backs %v, want only %s", got, a.Device)
 	}
-	data := pattern(9)
-	writeFile(t, m.path, data)
+	data := drivertest.Pattern(9)
+	drivertest.WriteFile(t, m.Path, data)
 
-	if _, err := h.ctrl.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: m.id}); code(err) != codes.FailedPrecondition {
+	if _, err := h.Controller.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: m.ID}); code(err) != codes.FailedPrecondition {
 		t.Fatalf("DeleteVolume of a staged volume: code %v, want FailedPrecondition", code(err))
 	}
-	h.expandController(t, m, 2*volumeSize)
-	if err := h.expandNode(t, m); err != nil {
+	h.ExpandController(t, m, 2*drivertest.VolumeSize)
+	if err := h.ExpandNode(t, m); err != nil {
 		t.Fatalf("NodeExpandVolume: %v", err)
 	}
-	assertFilesystemSize(t, m.path, 2*volumeSize)
-	assertFile(t, m.path, data)
+	drivertest.AssertFilesystemSize(t, m.Path, 2*drivertest.VolumeSize)
+	drivertest.AssertFile(t, m.Path, data)
 
-	h.unpublishAndUnstage(t, m)
+	h.UnpublishAndUnstage(t, m)
 	if got := a.Devices(t); len(got) > 0 {
 		t.Fatalf("NodeUnstageVolume left the volume attached as %v", got)
 	}
-	if _, err := h.ctrl.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: m.id}); err != nil {
+	if _, err := h.Controller.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: m.ID}); err != nil {
 		t.Fatalf("DeleteVolume: %v", err)
 	}
 }

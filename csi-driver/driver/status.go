@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package driver
 
 import (
@@ -45,7 +61,6 @@ func toStatus(err error) error {
 	return status.Error(codes.Internal, err.Error())
 }
 
-// busy is the answer to a call for an object another call is working on.
 // lock takes the lock of one volume or snapshot, or returns the Aborted
 // status of a call that finds another operation on it in progress.
 func (d *Driver) lock(id string) (func(), error) {
@@ -56,6 +71,7 @@ func (d *Driver) lock(id string) (func(), error) {
 	return unlock, nil
 }
 
+// busy is the answer to a call for an object another call is working on.
 func busy(id string) error {
 	return status.Errorf(codes.Aborted, "an operation on %s is already in progress", id)
 }
@@ -66,28 +82,4 @@ func required(field, value string) error {
 		return status.Errorf(codes.InvalidArgument, "%s is required", field)
 	}
 	return nil
-}
-
-// parseVolumeID validates a volume ID given in field.
-func parseVolumeID(field, id string) (backend.VolumeID, error) {
-	if err := required(field, id); err != nil {
-		return "", err
-	}
-	vid, err := backend.ParseVolumeID(id)
-	if err != nil {
-		return "", status.Errorf(codes.InvalidArgument, "%s: %v", field, err)
-	}
-	return vid, nil
-}
-
-// parseSnapshotID validates a snapshot ID given in field.
-func parseSnapshotID(field, id string) (backend.SnapshotID, error) {
-	if err := required(field, id); err != nil {
-		return "", err
-	}
-	sid, err := backend.ParseSnapshotID(id)
-	if err != nil {
-		return "", status.Errorf(codes.InvalidArgument, "%s: %v", field, err)
-	}
-	return sid, nil
 }

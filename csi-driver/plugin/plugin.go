@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package plugin
 
 import (
@@ -9,6 +25,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -46,7 +63,8 @@ type Config struct {
 	DefaultFSType string
 	// MaxVolumesPerNode is reported by NodeGetInfo; zero means no limit.
 	MaxVolumesPerNode int64
-	// MetricsAddress is the host:port of the metrics endpoint; empty disables it.
+	// MetricsAddress is the host:port of the metrics endpoint; empty or "0"
+	// disables it, as for controller-runtime's endpoints.
 	MetricsAddress string
 	// Topology adds the Node's zone and region to the node's topology;
 	// optional. With it the registration socket appears once the topology
@@ -55,6 +73,22 @@ type Config struct {
 	Topology *topology.Node
 	// Logger is the base logger.
 	Logger logr.Logger
+	// Status, when set, reports what the plugin has done so far, for a
+	// readiness probe.
+	Status *Status
+}
+
+// Status reports the node plugin's progress; its zero value is ready to use
+// and reports nothing done.
+type Status struct {
+	registration atomic.Pointer[registration.Server]
+}
+
+// Registered reports whether the kubelet accepted the plugin's last
+// registration.
+func (s *Status) Registered() bool {
+	srv := s.registration.Load()
+	return srv != nil && srv.Registered()
 }
 
 // Run serves the node plugin until ctx is done or a server fails.
@@ -84,7 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.RegistryDir != "" {
 		g.Go(func() error { return serveRegistration(ctx, cfg) })
 	}
-	if cfg.MetricsAddress != "" {
+	if cfg.MetricsAddress != "" && cfg.MetricsAddress != "0" {
 		g.Go(func() error { return serveMetrics(ctx, cfg.MetricsAddress, recorder) })
 	}
 	cfg.Logger.Info("Serving CSI", "endpoint", cfg.Endpoint, "node", cfg.NodeName, "pool", cfg.PoolDir)
@@ -137,6 +171,9 @@ func serveRegistration(ctx context.Context, cfg Config) error {
 	log := cfg.Logger.WithName("registration")
 	srv := registration.NewServer(cfg.DriverName, strings.TrimPrefix(kubeletEndpoint, "unix://"), log)
 	sock := registration.SocketPath(cfg.RegistryDir, cfg.DriverName)
+	if cfg.Status != nil {
+		cfg.Status.registration.Store(srv)
+	}
 	if cfg.Topology == nil {
 		return serveSocket(ctx, srv, sock, nil)
 	}

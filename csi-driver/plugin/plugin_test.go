@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package plugin_test
 
 import (
@@ -12,13 +28,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plinth-dev/plinth/internal/wellknown"
+
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"github.com/go-logr/logr/testr"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	registerapi "k8s.io/kubelet/pkg/apis/pluginregistration/v1"
 
-	"github.com/plinth-dev/plinth/csi-driver/driver"
 	"github.com/plinth-dev/plinth/csi-driver/plugin"
 	"github.com/plinth-dev/plinth/csi-driver/registration"
 )
@@ -33,7 +50,7 @@ func TestRunServesCSIRegistrationAndMetricsAndUnregistersOnStop(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	cfg := plugin.Config{
-		DriverName:     driver.DefaultName,
+		DriverName:     wellknown.DriverName,
 		Version:        "test",
 		NodeName:       "node-a",
 		Endpoint:       "unix://" + filepath.Join(dir, "csi.sock"),
@@ -70,7 +87,7 @@ func TestRunServesCSIRegistrationAndMetricsAndUnregistersOnStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plugInfo.GetName() != driver.DefaultName {
+	if plugInfo.GetName() != wellknown.DriverName {
 		t.Errorf("plugin name = %q", plugInfo.GetName())
 	}
 	if body := get(t, "http://"+cfg.MetricsAddress+"/metrics"); !strings.Contains(body, "GetPluginInfo") {

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package plugin_test
 
 import (
@@ -7,13 +23,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plinth-dev/plinth/internal/wellknown"
+
 	"github.com/go-logr/logr/testr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/plinth-dev/plinth/csi-driver/driver"
 	"github.com/plinth-dev/plinth/csi-driver/plugin"
 	"github.com/plinth-dev/plinth/csi-driver/registration/registrationtest"
 	"github.com/plinth-dev/plinth/csi-driver/topology"
@@ -30,7 +47,7 @@ func TestRunRegistersAgainWithTheKubeletWhenTheNodesZoneChanges(t *testing.T) {
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	client := fake.NewClientset(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}})
 	cfg := plugin.Config{
-		DriverName:  driver.DefaultName,
+		DriverName:  wellknown.DriverName,
 		Version:     "test",
 		NodeName:    "node-a",
 		Endpoint:    "unix://" + filepath.Join(dir, "csi.sock"),

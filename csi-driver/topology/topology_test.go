@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package topology_test
 
 import (
@@ -6,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plinth-dev/plinth/internal/wellknown"
+
 	"github.com/go-logr/logr/testr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,7 +31,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/plinth-dev/plinth/csi-driver/driver"
 	"github.com/plinth-dev/plinth/csi-driver/topology"
 )
 
@@ -68,7 +85,7 @@ func waitClosed(t *testing.T, ch <-chan struct{}) {
 
 func assertSegments(t *testing.T, node *topology.Node, want map[string]string) {
 	t.Helper()
-	want[driver.TopologyKeyNode] = "n1"
+	want[wellknown.TopologyKeyNode] = "n1"
 	if got := node.Segments(); !maps.Equal(got, want) {
 		t.Errorf("segments = %v, want %v", got, want)
 	}
@@ -120,7 +137,7 @@ func TestSourceWaitsForTheTopologyAndThenReportsItsChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := map[string]string{zone: "z1", driver.TopologyKeyNode: "n1"}; !maps.Equal(got, want) {
+	if want := map[string]string{zone: "z1", wellknown.TopologyKeyNode: "n1"}; !maps.Equal(got, want) {
 		t.Errorf("Source = %v, want %v", got, want)
 	}
 }
@@ -132,19 +149,19 @@ func TestAdmitsMatchesAPVsNodeAffinityAgainstSegments(t *testing.T) {
 	in := func(key, value string) corev1.NodeSelectorRequirement {
 		return corev1.NodeSelectorRequirement{Key: key, Operator: corev1.NodeSelectorOpIn, Values: []string{value}}
 	}
-	node, zoneA := in(driver.TopologyKeyNode, "n1"), in(zone, "a")
+	node, zoneA := in(wellknown.TopologyKeyNode, "n1"), in(zone, "a")
 	for name, tc := range map[string]struct {
 		affinity *corev1.VolumeNodeAffinity
 		segments map[string]string
 		want     bool
 	}{
 		"no affinity":                       {nil, map[string]string{}, true},
-		"same node and zone":                {pinned(node, zoneA), map[string]string{driver.TopologyKeyNode: "n1", zone: "a"}, true},
-		"zone added after provisioning":     {pinned(node), map[string]string{driver.TopologyKeyNode: "n1", zone: "a"}, true},
-		"zone changed after provisioning":   {pinned(node, zoneA), map[string]string{driver.TopologyKeyNode: "n1", zone: "b"}, false},
-		"zone removed after provisioning":   {pinned(node, zoneA), map[string]string{driver.TopologyKeyNode: "n1"}, false},
-		"another node":                      {pinned(node), map[string]string{driver.TopologyKeyNode: "n2"}, false},
-		"empty term matches nothing":        {pinned(), map[string]string{driver.TopologyKeyNode: "n1"}, false},
+		"same node and zone":                {pinned(node, zoneA), map[string]string{wellknown.TopologyKeyNode: "n1", zone: "a"}, true},
+		"zone added after provisioning":     {pinned(node), map[string]string{wellknown.TopologyKeyNode: "n1", zone: "a"}, true},
+		"zone changed after provisioning":   {pinned(node, zoneA), map[string]string{wellknown.TopologyKeyNode: "n1", zone: "b"}, false},
+		"zone removed after provisioning":   {pinned(node, zoneA), map[string]string{wellknown.TopologyKeyNode: "n1"}, false},
+		"another node":                      {pinned(node), map[string]string{wellknown.TopologyKeyNode: "n2"}, false},
+		"empty term matches nothing":        {pinned(), map[string]string{wellknown.TopologyKeyNode: "n1"}, false},
 		"unknown operator matches nothing":  {pinned(corev1.NodeSelectorRequirement{Key: zone, Operator: "Near"}), map[string]string{zone: "a"}, false},
 		"does-not-exist matches an absence": {pinned(corev1.NodeSelectorRequirement{Key: zone, Operator: corev1.NodeSelectorOpDoesNotExist}), map[string]string{}, true},
 	} {

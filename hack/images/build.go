@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package main
 
 import (
@@ -23,9 +39,13 @@ func buildAll(ctx context.Context, o *options, specs []spec) ([]string, error) {
 	}
 	defer func() { _ = os.RemoveAll(work) }()
 	bins := filepath.Join(work, "bin")
-	if bs := binaries(specs); len(bs) > 0 {
+	for _, m := range modules(specs) {
+		bs := binaries(specs, m)
+		if len(bs) == 0 {
+			continue
+		}
 		log.Printf("building %v for linux/%s, version %s", bs, o.arch, o.version)
-		if err := buildBinaries(ctx, o, bs, bins); err != nil {
+		if err := buildBinaries(ctx, o, m, bs, bins); err != nil {
 			return nil, err
 		}
 	}
@@ -57,6 +77,7 @@ var layerKinds = []layerKind{
 	{baseLayer, "base files: /etc/passwd, /etc/group, /tmp", writeBaseLayer},
 	{debianLayer, "Debian packages of hack/images/packages.txt", writeDebianLayer},
 	{busyboxLayer, "Debian's " + busyboxPackage + ", a link for each applet", writeBusyboxLayer},
+	{agnhostDebianLayer, "Debian packages of hack/images/agnhost-packages.txt", writeAgnhostDebianLayer},
 }
 
 // sharedLayers writes the shared layers that specs use, by kind.
@@ -82,10 +103,21 @@ func writeBaseLayer(_ context.Context, o *options, work string) (v1.Layer, error
 // writeDebianLayer resolves, downloads and unpacks the Debian packages of
 // packages.txt into one layer.
 func writeDebianLayer(ctx context.Context, o *options, work string) (v1.Layer, error) {
+	return writeDebs(ctx, o, filepath.Join(work, "debian.tar.gz"), packagesTxt)
+}
+
+// writeAgnhostDebianLayer does the same for agnhost-packages.txt.
+func writeAgnhostDebianLayer(ctx context.Context, o *options, work string) (v1.Layer, error) {
+	return writeDebs(ctx, o, filepath.Join(work, "agnhost-debian.tar.gz"), agnhostPackagesTxt)
+}
+
+// writeDebs writes the layer file of the packages that packageList (the
+// format of packages.txt) names, with their dependencies.
+func writeDebs(ctx context.Context, o *options, file, packageList string) (v1.Layer, error) {
 	if err := checkDebArch(ctx, o.arch); err != nil {
 		return nil, err
 	}
-	list, err := parsePackageList(packagesTxt)
+	list, err := parsePackageList(packageList)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +130,7 @@ func writeDebianLayer(ctx context.Context, o *options, work string) (v1.Layer, e
 		return nil, err
 	}
 	log.Printf("unpacking %d Debian packages", len(debs))
-	return writeLayer(filepath.Join(work, "debian.tar.gz"), o.created, func(w *layerWriter) error {
+	return writeLayer(file, o.created, func(w *layerWriter) error {
 		return addDebs(ctx, w, debs)
 	})
 }

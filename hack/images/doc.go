@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Command images builds Plinth's container images without a container engine
 // or a registry: it writes plinth-controller and plinth-node as tarballs that
 // `docker load`, `podman load` and `ctr images import` accept. On request
@@ -6,7 +22,7 @@
 // image (test/images/pause) and a busybox image (Debian's busybox-static).
 //
 // It builds the binaries itself (static, CGO_ENABLED=0, -trimpath, the version
-// stamped into main.version) so that `make images` and the tests build them the
+// stamped into internal/version.Version) so that `make images` and the tests build them the
 // same way; commands of other modules that go.mod requires (the loopback CNI
 // plugin) are built at that version and stamped with it. The controller image
 // holds only its binary and a passwd file and runs as 65532:65532, like

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package main
 
 import (
@@ -27,10 +43,16 @@ const loopbackPkg = "github.com/containernetworking/plugins/plugins/main/loopbac
 
 // The shared layers that specs stack under their binaries (see layerKinds).
 const (
-	baseLayer    = "base"
-	debianLayer  = "debian"
-	busyboxLayer = "busybox"
+	baseLayer          = "base"
+	debianLayer        = "debian"
+	busyboxLayer       = "busybox"
+	agnhostDebianLayer = "agnhost-debian"
 )
+
+// e2eModule is the wrapper module (hack/build-e2e.sh) whose go.mod requires
+// k8s.io/kubernetes at the pinned version: the upstream test binaries that
+// go into images are built in it.
+const e2eModule = "hack/e2e"
 
 // spec is one image: its names, layers, binaries and how it starts.
 type spec struct {
@@ -39,11 +61,16 @@ type spec struct {
 	// namesPin, when set, is the hack/versions.mk variable that holds the
 	// image's names (space-separated) and marks a test image; the others
 	// are named REGISTRY/<name>:TAG.
-	namesPin   string
-	layers     []string // shared layers, bottom first
-	binaries   []string // see pkgPath; each goes into binDir
-	binDir     string   // where the binaries go, relative to /
-	entrypoint string   // one of binaries, or empty
+	namesPin string
+	layers   []string // shared layers, bottom first
+	binaries []string // see pkgPath; each goes into binDir
+	// module, when set, is the directory (relative to the root) of the
+	// module that builds binaries, instead of the main module.
+	module string
+	binDir string // where the binaries go, relative to /
+	// extra, when set, writes the image's own files into its binaries' layer.
+	extra      func(w *layerWriter) error
+	entrypoint string // one of binaries, or empty
 	cmd        []string
 	uid        int
 }
@@ -81,6 +108,27 @@ var specs = []spec{
 		name:        "busybox",
 		description: "Debian's busybox-static with a link for each applet, for test pods.",
 		namesPin:    "BUSYBOX_IMAGES",
+		layers:      []string{baseLayer, busyboxLayer},
+		cmd:         []string{"sh"},
+		uid:         0,
+	},
+	{
+		name:        "agnhost",
+		description: "The upstream e2e suites' test server (k8s.io/kubernetes/test/images/agnhost) on Debian, with the tools its pods run.",
+		namesPin:    "AGNHOST_IMAGES",
+		layers:      []string{baseLayer, agnhostDebianLayer},
+		binaries:    []string{agnhostPkg},
+		module:      e2eModule,
+		binDir:      "",
+		extra:       addAgnhostFiles,
+		entrypoint:  "agnhost",
+		cmd:         []string{"pause"},
+		uid:         0,
+	},
+	{
+		name:        "e2e-shell",
+		description: "The busybox image under the names of upstream e2e images that the chosen suites only run a shell in.",
+		namesPin:    "E2E_SHELL_IMAGES",
 		layers:      []string{baseLayer, busyboxLayer},
 		cmd:         []string{"sh"},
 		uid:         0,
@@ -130,14 +178,30 @@ func pkgPath(b string) string {
 // binaryName is the file name that `go build -o DIR/` gives binary b.
 func binaryName(b string) string { return path.Base(b) }
 
-// binaries lists the binaries that the specs need, without duplicates.
-func binaries(specs []spec) []string {
+// binaries lists the binaries that the specs build in module ("" for the
+// main module), without duplicates.
+func binaries(specs []spec, module string) []string {
 	var out []string
 	for _, s := range specs {
+		if s.module != module {
+			continue
+		}
 		for _, b := range s.binaries {
 			if !slices.Contains(out, b) {
 				out = append(out, b)
 			}
+		}
+	}
+	return out
+}
+
+// modules lists the modules that build the specs' binaries, the main
+// module ("") first.
+func modules(specs []spec) []string {
+	out := []string{""}
+	for _, s := range specs {
+		if !slices.Contains(out, s.module) {
+			out = append(out, s.module)
 		}
 	}
 	return out

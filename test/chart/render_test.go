@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package chart_test
 
 import (
@@ -594,8 +610,8 @@ func renderCheckFlippedDaemonSet(t *testing.T, m renderManifest) {
 		"--csi-endpoint=unix:///data/kubelet/plugins/local.csi.example.com/csi.sock",
 		"--kubelet-registry-dir=/data/kubelet/plugins_registry", "--pool-dir=/mnt/plinth",
 		"--over-provision-ratio=2.5", "--default-fstype=xfs", "--max-volumes-per-node=100", "--workers=4",
-		"--kube-api-qps=20", "--kube-api-burst=40", "--capacity-resync=30s", "--metrics-address=:19809",
-		"--csi-metrics-address=:19808", "--health-address=:19810", "--zap-log-level=3", "--network=false")
+		"--kube-api-qps=20", "--kube-api-burst=40", "--capacity-resync=30s", "--metrics-bind-address=:19809",
+		"--csi-metrics-bind-address=:19808", "--health-probe-bind-address=:19810", "--zap-log-level=3", "--network=false")
 	wantResources := map[string]string{"requests.cpu": "100m", "requests.memory": "128Mi", "limits.cpu": "2", "limits.memory": "1Gi"}
 	gotResources := map[string]string{}
 	for name, q := range node.Resources.Requests {

@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/plinth-dev/plinth/test/localcluster"
@@ -56,6 +57,11 @@ type Config struct {
 	Values      []string
 	// Out receives the instructions for using the cluster.
 	Out io.Writer
+	// Exec, when set, is a command (a program and its arguments) that Run
+	// runs once the cluster is up, instead of waiting to be interrupted:
+	// then it stops the cluster and returns the command's failure. The
+	// command gets KUBECONFIG and a PATH that starts with bin/k8s (kubectl).
+	Exec []string
 }
 
 // NodeSpecs returns n nodes named node-1..node-n in zones zone-a, zone-b, ...
@@ -112,9 +118,45 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			return err
 		}
 	}
+	if len(cfg.Exec) > 0 {
+		return runExec(ctx, cfg, c, kubeconfig, time.Since(began))
+	}
 	printUsage(cfg, c, kubeconfig, time.Since(began))
 	<-ctx.Done()
 	_, _ = fmt.Fprintln(cfg.Out, "stopping the local cluster")
+	return nil
+}
+
+// execGrace is how long an interrupted Exec command has to finish (write
+// its reports, delete its objects) before it is killed.
+const execGrace = 2 * time.Minute
+
+// runExec runs cfg.Exec against the cluster, in a process group of its own.
+// Cancelling ctx interrupts the group (SIGINT, as Ctrl-C would) and kills
+// it after execGrace; whatever the command left running is killed when it
+// ends, before the cluster stops.
+func runExec(ctx context.Context, cfg Config, c *localcluster.Cluster, kubeconfig string, took time.Duration) error {
+	k8sBin, err := filepath.Abs(filepath.Join(cfg.BinDir, "k8s"))
+	if err != nil {
+		return fmt.Errorf("failed to resolve the kubectl directory: %w", err)
+	}
+	_, _ = fmt.Fprintf(cfg.Out, "local cluster up in %s (%d nodes, logs under %s); running %q\n",
+		took.Round(time.Second), len(c.Nodes), c.Dir, cfg.Exec)
+	cmd := exec.CommandContext(ctx, cfg.Exec[0], cfg.Exec[1:]...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+k8sBin+string(filepath.ListSeparator)+os.Getenv("PATH"))
+	cmd.Stdout, cmd.Stderr = cfg.Out, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGINT) }
+	cmd.WaitDelay = execGrace
+	began := time.Now()
+	err = cmd.Run()
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	_, _ = fmt.Fprintf(cfg.Out, "%q ended after %s; stopping the local cluster\n", cfg.Exec, time.Since(began).Round(time.Second))
+	if err != nil {
+		return fmt.Errorf("%q: %w", cfg.Exec, err)
+	}
 	return nil
 }
 

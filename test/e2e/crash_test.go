@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package e2e
 
 import (
@@ -6,6 +22,10 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/kubernetes-csi/external-snapshotter/v8/pkg/utils"
+
+	"github.com/plinth-dev/plinth/internal/wellknown"
+
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -13,8 +33,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
-	"github.com/plinth-dev/plinth/controllers/provisioning"
-	"github.com/plinth-dev/plinth/controllers/snapshot"
 	"github.com/plinth-dev/plinth/csi-driver/backend"
 	"github.com/plinth-dev/plinth/test/storagenode"
 )
@@ -55,7 +73,7 @@ func TestCrashBetweenCreateVolumeAndPVLeaksNothing(t *testing.T) {
 		sc.create(t, pvc, pod(ns, "app", "data"))
 		node := sc.crashedNode(t)
 		assertIntentRecorded(t, sc, pvc)
-		volumeID := string(backend.NewVolumeID(provisioning.VolumeName(string(pvc.UID))))
+		volumeID := string(backend.NewVolumeID(wellknown.VolumeName(string(pvc.UID))))
 		sc.deletePod(t, ns, "app")
 		sc.delete(t, pvc)
 		node.Restart()
@@ -109,10 +127,10 @@ func TestCrashBetweenCreateSnapshotAndStatusLeaksNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	content := &snapshotv1.VolumeSnapshotContent{}
-	if err := sc.cp.Client.Get(t.Context(), client.ObjectKey{Name: snapshot.ContentName(string(vs.UID))}, content); err != nil {
+	if err := sc.cp.Client.Get(t.Context(), client.ObjectKey{Name: wellknown.SnapshotContentName(string(vs.UID))}, content); err != nil {
 		t.Fatal(err)
 	}
-	if content.Annotations[snapshot.AnnBeingCreated] == "" {
+	if content.Annotations[utils.AnnVolumeSnapshotBeingCreated] == "" {
 		t.Errorf("content lost its being-created annotation in the crash")
 	}
 	sc.delete(t, vs)
@@ -130,7 +148,7 @@ func assertIntentRecorded(t testing.TB, sc *storageCluster, pvc *corev1.Persiste
 	if err := sc.cp.Client.Get(t.Context(), client.ObjectKeyFromObject(pvc), pvc); err != nil {
 		t.Fatal(err)
 	}
-	if !controllerutil.ContainsFinalizer(pvc, provisioning.FinalizerProvisioning) {
+	if !controllerutil.ContainsFinalizer(pvc, wellknown.FinalizerProvisioning) {
 		t.Errorf("claim has no provisioning finalizer after a crash past CreateVolume: %v", pvc.Finalizers)
 	}
 	pvs := &corev1.PersistentVolumeList{}
@@ -152,7 +170,7 @@ func (sc *storageCluster) assertVolumesMatchPVs(t testing.TB) {
 	}
 	want := map[string][]string{}
 	for _, pv := range pvs.Items {
-		node := pv.Annotations[provisioning.AnnVolumeNode]
+		node := pv.Annotations[wellknown.AnnNode]
 		want[node] = append(want[node], pv.Spec.CSI.VolumeHandle)
 	}
 	for name, n := range sc.nodes {

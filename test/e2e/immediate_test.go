@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package e2e
 
 import (
@@ -6,13 +22,16 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/component-helpers/storage/volume"
+
+	"github.com/plinth-dev/plinth/internal/wellknown"
+
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/plinth-dev/plinth/controllers/nodepicker"
-	"github.com/plinth-dev/plinth/controllers/provisioning"
+	"github.com/plinth-dev/plinth/controllers/cluster/nodepicker"
 )
 
 func TestImmediateBinding(t *testing.T) {
@@ -29,7 +48,7 @@ func TestImmediateBinding(t *testing.T) {
 		ns := sc.namespace(t, "immediate")
 		sc.create(t, claim(ns, "data", immediate, "1Gi"))
 		pv := sc.waitBound(t, ns, "data")
-		node := pv.Annotations[provisioning.AnnVolumeNode]
+		node := pv.Annotations[wellknown.AnnNode]
 		if !slices.Contains([]string{"node-2", "node-3"}, node) {
 			t.Errorf("volume provisioned on %q, want node-2 or node-3 (node-1's pool cannot hold 1Gi)", node)
 		}
@@ -53,7 +72,7 @@ func TestImmediateBinding(t *testing.T) {
 		if err := sc.cp.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "huge"}, pvc); err != nil {
 			t.Fatal(err)
 		}
-		if node := pvc.Annotations[provisioning.AnnSelectedNode]; node != "" {
+		if node := pvc.Annotations[volume.AnnSelectedNode]; node != "" {
 			t.Errorf("claim huge was sent to %s, whose pool cannot hold it", node)
 		}
 	})

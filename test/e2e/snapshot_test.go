@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package e2e
 
 import (
@@ -5,6 +21,10 @@ import (
 	"context"
 	"slices"
 	"testing"
+
+	"github.com/kubernetes-csi/external-snapshotter/v8/pkg/utils"
+
+	"github.com/plinth-dev/plinth/internal/wellknown"
 
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -14,9 +34,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	controllerapp "github.com/plinth-dev/plinth/cmd/plinth-controller/app"
-	"github.com/plinth-dev/plinth/controllers/nodeipam"
-	"github.com/plinth-dev/plinth/controllers/snapshot"
-	"github.com/plinth-dev/plinth/csi-driver/driver"
+	"github.com/plinth-dev/plinth/controllers/cluster"
+	"github.com/plinth-dev/plinth/controllers/cluster/nodeipam"
+	"github.com/plinth-dev/plinth/controllers/cluster/snapshot"
 	"github.com/plinth-dev/plinth/test/storagenode"
 )
 
@@ -24,7 +44,7 @@ import (
 // ends, with the controllers the storage scenarios need (the cluster's
 // kube-controller-manager allocates pod CIDRs itself).
 func (sc *storageCluster) startPlinthController(t testing.TB) {
-	controllers := controllerapp.DefaultControllers()
+	controllers := cluster.DefaultControllers()
 	for i := range controllers {
 		controllers[i].Enabled = controllers[i].Name != nodeipam.ControllerName
 	}
@@ -110,7 +130,7 @@ func TestSnapshotLifecycle(t *testing.T) {
 		sc.waitGone(t, vs)
 		poll(t, "retained content released", func(ctx context.Context) (bool, error) {
 			err := sc.cp.Client.Get(ctx, client.ObjectKeyFromObject(content), content)
-			return err == nil && !controllerutil.ContainsFinalizer(content, snapshot.FinalizerContentBound), err
+			return err == nil && !controllerutil.ContainsFinalizer(content, utils.VolumeSnapshotContentFinalizer), err
 		})
 		if !slices.Contains(sc.nodes[node].Snapshots(t), handle) {
 			t.Errorf("physical snapshot %s was deleted although its policy is Retain", handle)
@@ -126,7 +146,7 @@ func TestSnapshotLifecycle(t *testing.T) {
 			Spec: snapshotv1.VolumeSnapshotContentSpec{
 				VolumeSnapshotRef: corev1.ObjectReference{Namespace: ns, Name: "imported"},
 				DeletionPolicy:    snapshotv1.VolumeSnapshotContentDelete,
-				Driver:            driver.DefaultName,
+				Driver:            wellknown.DriverName,
 				Source:            snapshotv1.VolumeSnapshotContentSource{SnapshotHandle: &retained},
 			},
 		}, &snapshotv1.VolumeSnapshot{
@@ -155,7 +175,7 @@ func TestSnapshotLifecycle(t *testing.T) {
 		pvc := &corev1.PersistentVolumeClaim{}
 		poll(t, "source claim protected", func(ctx context.Context) (bool, error) {
 			err := sc.cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "src"}, pvc)
-			return err == nil && controllerutil.ContainsFinalizer(pvc, snapshot.FinalizerClaimAsSource), err
+			return err == nil && controllerutil.ContainsFinalizer(pvc, utils.PVCFinalizer), err
 		})
 		sc.deletePod(t, ns, "src")
 		sc.delete(t, pvc)
@@ -171,11 +191,11 @@ func TestSnapshotLifecycle(t *testing.T) {
 func snapshotClass(name string, policy snapshotv1.DeletionPolicy, isDefault bool) *snapshotv1.VolumeSnapshotClass {
 	class := &snapshotv1.VolumeSnapshotClass{
 		ObjectMeta:     metav1.ObjectMeta{Name: name},
-		Driver:         driver.DefaultName,
+		Driver:         wellknown.DriverName,
 		DeletionPolicy: policy,
 	}
 	if isDefault {
-		class.Annotations = map[string]string{snapshot.AnnDefaultClass: "true"}
+		class.Annotations = map[string]string{utils.IsDefaultSnapshotClassAnnotation: "true"}
 	}
 	return class
 }

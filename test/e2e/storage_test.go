@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package e2e
 
 import (
@@ -7,6 +23,10 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"k8s.io/component-helpers/storage/volume"
+
+	"github.com/plinth-dev/plinth/internal/wellknown"
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -19,8 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-dev/plinth/cmd/plinth-node/app"
-	"github.com/plinth-dev/plinth/controllers/provisioning"
-	"github.com/plinth-dev/plinth/csi-driver/driver"
+	"github.com/plinth-dev/plinth/controllers/node/provisioning"
 	"github.com/plinth-dev/plinth/test/controlplane"
 	"github.com/plinth-dev/plinth/test/objects"
 	"github.com/plinth-dev/plinth/test/storagenode"
@@ -99,8 +118,8 @@ func TestStorageProvisioning(t *testing.T) {
 		pv := sc.waitBound(t, ns, "data")
 		assertPVOnNode(t, pv, node)
 		sc.assertVolumeExists(ctx, t, node, pv.Spec.CSI.VolumeHandle)
-		if got := pv.Annotations[provisioning.AnnProvisionedBy]; got != driver.DefaultName {
-			t.Errorf("PV provisioned-by = %q, want %q", got, driver.DefaultName)
+		if got := pv.Annotations[volume.AnnDynamicallyProvisioned]; got != wellknown.DriverName {
+			t.Errorf("PV provisioned-by = %q, want %q", got, wellknown.DriverName)
 		}
 	})
 
@@ -144,7 +163,7 @@ func TestStorageProvisioning(t *testing.T) {
 		origin := &corev1.PersistentVolumeClaim{}
 		poll(t, "cloning protection released", func(ctx context.Context) (bool, error) {
 			err := sc.cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "origin"}, origin)
-			return err == nil && !slices.Contains(origin.Finalizers, provisioning.FinalizerCloningProtection), err
+			return err == nil && !slices.Contains(origin.Finalizers, wellknown.FinalizerCloningProtection), err
 		})
 	})
 
@@ -198,14 +217,14 @@ func TestStorageProvisioning(t *testing.T) {
 		pvc := claim(ns, "data", wffc, "1Gi")
 		// What kube-scheduler would do with stale capacity: pick node-1,
 		// whose pool cannot hold 1Gi.
-		pvc.Annotations = map[string]string{provisioning.AnnSelectedNode: "node-1"}
+		pvc.Annotations = map[string]string{volume.AnnSelectedNode: "node-1"}
 		sc.create(t, pvc)
 		poll(t, "selected node removed", func(ctx context.Context) (bool, error) {
 			err := sc.cp.Client.Get(ctx, client.ObjectKeyFromObject(pvc), pvc)
-			_, selected := pvc.Annotations[provisioning.AnnSelectedNode]
+			_, selected := pvc.Annotations[volume.AnnSelectedNode]
 			return err == nil && !selected, err
 		})
-		if slices.Contains(pvc.Finalizers, provisioning.FinalizerProvisioning) {
+		if slices.Contains(pvc.Finalizers, wellknown.FinalizerProvisioning) {
 			t.Errorf("claim kept the provisioning finalizer although nothing was created")
 		}
 		sc.waitForEvent(t, ns, "data", provisioning.ReasonRescheduling)
@@ -281,7 +300,7 @@ func TestStorageProvisioning(t *testing.T) {
 func (sc *storageCluster) createClass(t testing.TB, name string, mode storagev1.VolumeBindingMode, zones []string) string {
 	class := &storagev1.StorageClass{
 		ObjectMeta:           metav1.ObjectMeta{Name: name},
-		Provisioner:          driver.DefaultName,
+		Provisioner:          wellknown.DriverName,
 		VolumeBindingMode:    &mode,
 		ReclaimPolicy:        ptr.To(corev1.PersistentVolumeReclaimDelete),
 		AllowVolumeExpansion: ptr.To(true),
@@ -428,7 +447,7 @@ func assertPVOnNode(t testing.TB, pv *corev1.PersistentVolume, node string) {
 	terms := pv.Spec.NodeAffinity.Required.NodeSelectorTerms
 	for _, term := range terms {
 		for _, expr := range term.MatchExpressions {
-			if expr.Key == driver.TopologyKeyNode && slices.Equal(expr.Values, []string{node}) {
+			if expr.Key == wellknown.TopologyKeyNode && slices.Equal(expr.Values, []string{node}) {
 				return
 			}
 		}

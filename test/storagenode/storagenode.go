@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package storagenode
 
 import (
@@ -8,6 +24,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/plinth-dev/plinth/internal/wellknown"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"github.com/go-logr/logr"
@@ -21,10 +39,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/plinth-dev/plinth/cmd/plinth-node/app"
-	"github.com/plinth-dev/plinth/controllers/csiconn"
-	"github.com/plinth-dev/plinth/csi-driver/driver"
 	"github.com/plinth-dev/plinth/csi-driver/plugin"
 	"github.com/plinth-dev/plinth/csi-driver/registration/registrationtest"
+	"github.com/plinth-dev/plinth/internal/csiconn"
 	"github.com/plinth-dev/plinth/test/controlplane"
 	"github.com/plinth-dev/plinth/test/testpool"
 )
@@ -75,7 +92,7 @@ func InstallDriver(ctx context.Context, cp *controlplane.ControlPlane) error {
 		return err
 	}
 	csiDriver := &storagev1.CSIDriver{
-		ObjectMeta: metav1.ObjectMeta{Name: driver.DefaultName},
+		ObjectMeta: metav1.ObjectMeta{Name: wellknown.DriverName},
 		Spec: storagev1.CSIDriverSpec{
 			AttachRequired:       ptr.To(false),
 			PodInfoOnMount:       ptr.To(true),
@@ -139,7 +156,7 @@ func (n *Node) Restart() {
 	n.cancel, n.done = cancel, make(chan error, 1)
 	cfg := app.Config{
 		Plugin: plugin.Config{
-			DriverName:    driver.DefaultName,
+			DriverName:    wellknown.DriverName,
 			Version:       "test",
 			NodeName:      n.Name,
 			Endpoint:      n.Endpoint,

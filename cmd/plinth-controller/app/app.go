@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package app
 
 import (
@@ -17,7 +33,8 @@ import (
 
 	networkv1alpha1 "github.com/plinth-dev/plinth/apis/network/v1alpha1"
 	storagev1alpha1 "github.com/plinth-dev/plinth/apis/storage/v1alpha1"
-	"github.com/plinth-dev/plinth/controllers/capacity"
+	"github.com/plinth-dev/plinth/controllers/cluster"
+	"github.com/plinth-dev/plinth/controllers/node/capacity"
 )
 
 // DefaultLeaderElectionID names the Lease replicas compete for.
@@ -46,7 +63,7 @@ type Config struct {
 	MetricsAddress, HealthAddress string
 	// Controllers are the controllers to set up, usually
 	// DefaultControllers() with the flags applied.
-	Controllers []Controller
+	Controllers []cluster.Controller
 	// SkipControllerNameValidation allows several managers in one process,
 	// as tests that restart plinth-controller in-process do.
 	SkipControllerNameValidation bool
@@ -79,7 +96,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if err := setupControllers(ctx, mgr, cfg.Controllers); err != nil {
+	if err := cluster.SetupWithManager(mgr, cfg.Controllers); err != nil {
 		return err
 	}
 	if err := mgr.Start(ctx); err != nil {

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package app
 
 import (
@@ -7,12 +23,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/container-storage-interface/spec/lib/go/csi"
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -23,14 +38,11 @@ import (
 	networkv1alpha1 "github.com/plinth-dev/plinth/apis/network/v1alpha1"
 	storagev1alpha1 "github.com/plinth-dev/plinth/apis/storage/v1alpha1"
 	"github.com/plinth-dev/plinth/cni-plugin/agent"
-	"github.com/plinth-dev/plinth/controllers/capacity"
-	"github.com/plinth-dev/plinth/controllers/csiconn"
-	"github.com/plinth-dev/plinth/controllers/expansion"
-	"github.com/plinth-dev/plinth/controllers/provisioning"
-	"github.com/plinth-dev/plinth/controllers/snapshotcontent"
-	"github.com/plinth-dev/plinth/controllers/storagepool"
-	"github.com/plinth-dev/plinth/csi-driver/backend/pool"
+	"github.com/plinth-dev/plinth/controllers/node"
+	"github.com/plinth-dev/plinth/controllers/node/capacity"
+	"github.com/plinth-dev/plinth/controllers/node/nodedeps"
 	"github.com/plinth-dev/plinth/csi-driver/plugin"
+	"github.com/plinth-dev/plinth/internal/csiconn"
 )
 
 // Config is what plinth-node needs to run.
@@ -129,6 +141,9 @@ func runNode(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Plugin.Status == nil {
+		cfg.Plugin.Status = &plugin.Status{}
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	if cfg.Plugin.Topology, err = watchTopology(ctx, mgr, cfg.Plugin); err != nil {
 		return err
@@ -186,84 +201,38 @@ func newManager(cfg Config) (ctrl.Manager, error) {
 	return mgr, nil
 }
 
-// setupControllers registers the node controllers; the node's topology is
-// the one Run watches for the plugin.
+// setupControllers registers the node's storage controllers (package
+// controllers/node), the pod network agent and the topology notice; the
+// node's topology is the one Run watches for the plugin.
 func setupControllers(ctx context.Context, mgr ctrl.Manager, cfg Config, conn *csiconn.Conn) error {
-	snapshots, err := snapshotAPIInstalled(mgr.GetRESTMapper())
-	if err != nil {
-		return err
-	}
 	recorder := mgr.GetEventRecorder("plinth-node")
-	nodeTopology := cfg.Plugin.Topology
-	p := &provisioning.Provisioner{
-		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Controller: conn.Controller, DriverName: cfg.Plugin.DriverName,
-		NodeName: cfg.Plugin.NodeName, Topology: nodeTopology, Recorder: recorder,
-	}
-	if err := provisioning.SetupWithManager(ctx, mgr, p, provisioning.SetupOptions{Workers: cfg.Workers, WatchSnapshots: snapshots}); err != nil {
-		return err
-	}
-	if snapshots {
-		contents := &snapshotcontent.Controller{
-			Client: mgr.GetClient(), Controller: conn.Controller, DriverName: cfg.Plugin.DriverName,
-			NodeName: cfg.Plugin.NodeName, Recorder: recorder,
-		}
-		if err := contents.SetupWithManager(mgr, cfg.Workers); err != nil {
-			return err
-		}
-	}
-	resizer := &expansion.Resizer{
+	deps := nodedeps.Deps{
 		Client: mgr.GetClient(), Controller: conn.Controller, DriverName: cfg.Plugin.DriverName,
 		NodeName: cfg.Plugin.NodeName, Recorder: recorder,
 	}
-	if err := resizer.SetupWithManager(mgr, cfg.Workers); err != nil {
+	opts := node.Options{
+		Workers: cfg.Workers, Namespace: cfg.Namespace, Topology: cfg.Plugin.Topology,
+		Resync: cfg.CapacityResync, Pool: poolOf(cfg.Plugin, conn.Identity),
+	}
+	if err := node.SetupWithManager(mgr, deps, opts); err != nil {
 		return err
+	}
+	if err := mgr.AddReadyzCheck("csi", csiReady(cfg.Plugin, conn.Identity)); err != nil {
+		return fmt.Errorf("failed to add the CSI readiness check: %w", err)
 	}
 	if cfg.Network != nil {
 		if err := setupNetwork(ctx, mgr, *cfg.Network); err != nil {
 			return err
 		}
 	}
-	if err := setupStoragePool(mgr, cfg, conn, snapshots); err != nil {
-		return err
-	}
-	if err := setupTopologyNotice(mgr, cfg.Plugin, recorder); err != nil {
-		return err
-	}
-	publisher := &capacity.Publisher{
-		Client: mgr.GetClient(), Controller: conn.Controller, DriverName: cfg.Plugin.DriverName,
-		NodeName: cfg.Plugin.NodeName, Namespace: cfg.Namespace, Topology: nodeTopology, Resync: cfg.CapacityResync,
-	}
-	return publisher.SetupWithManager(mgr, snapshots)
+	return setupTopologyNotice(mgr, cfg.Plugin, recorder)
 }
 
-// setupStoragePool registers the reconciler of the node's StoragePool, which
-// describes the pool backend: a node given another backend has no pool to
-// describe. The filesystem is read from the pool directory rather than through
-// the plugin's Pool, which opening again would rebuild. Available space is the
-// figure the capacity publisher publishes, so it shares its resync period.
-func setupStoragePool(mgr ctrl.Manager, cfg Config, conn *csiconn.Conn, snapshots bool) error {
-	if cfg.Plugin.Backend != nil {
+// poolOf describes the node's pool for its StoragePool; a node given another
+// backend has no pool to describe.
+func poolOf(cfg plugin.Config, identity csi.IdentityClient) *node.Pool {
+	if cfg.Backend != nil {
 		return nil
 	}
-	r := &storagepool.Reconciler{
-		Client: mgr.GetClient(), Identity: conn.Identity, Controller: conn.Controller,
-		DriverName: cfg.Plugin.DriverName, NodeName: cfg.Plugin.NodeName,
-		Path: cfg.Plugin.PoolDir, OverProvisionRatio: cfg.Plugin.OverProvisionRatio,
-		PoolInfo: func() (pool.Info, error) { return pool.ReadInfo(cfg.Plugin.PoolDir) },
-		Resync:   cfg.CapacityResync,
-	}
-	return r.SetupWithManager(mgr, snapshots)
-}
-
-// snapshotAPIInstalled reports whether the snapshot.storage.k8s.io CRDs are
-// served; without them the snapshot watches are left out.
-func snapshotAPIInstalled(mapper meta.RESTMapper) (bool, error) {
-	_, err := mapper.RESTMapping(schema.GroupKind{Group: snapshotv1.GroupName, Kind: "VolumeSnapshot"}, snapshotv1.SchemeGroupVersion.Version)
-	if meta.IsNoMatchError(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("failed to look up the snapshot API: %w", err)
-	}
-	return true, nil
+	return &node.Pool{Identity: identity, Dir: cfg.PoolDir, OverProvisionRatio: cfg.OverProvisionRatio}
 }

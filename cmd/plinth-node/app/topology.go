@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package app
 
 import (
@@ -6,13 +22,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/plinth-dev/plinth/internal/wellknown"
+
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/plinth-dev/plinth/controllers/provisioning"
 	"github.com/plinth-dev/plinth/csi-driver/plugin"
 	"github.com/plinth-dev/plinth/csi-driver/topology"
 )
@@ -128,7 +145,7 @@ func (n *topologyNotice) volumesKeepingOldTopology(ctx context.Context, now map[
 	}
 	var kept []string
 	for _, pv := range pvs.Items {
-		if pv.Spec.CSI == nil || pv.Spec.CSI.Driver != n.driverName || pv.Annotations[provisioning.AnnVolumeNode] != n.nodeName {
+		if pv.Spec.CSI == nil || pv.Spec.CSI.Driver != n.driverName || pv.Annotations[wellknown.AnnNode] != n.nodeName {
 			continue
 		}
 		if !topology.Admits(pv.Spec.NodeAffinity, now) {

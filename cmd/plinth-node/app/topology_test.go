@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package app_test
 
 import (
@@ -10,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plinth-dev/plinth/internal/wellknown"
+
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -21,8 +39,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-dev/plinth/cmd/plinth-node/app"
-	"github.com/plinth-dev/plinth/controllers/capacity"
-	"github.com/plinth-dev/plinth/csi-driver/driver"
 	"github.com/plinth-dev/plinth/test/controlplane"
 	"github.com/plinth-dev/plinth/test/objects"
 	"github.com/plinth-dev/plinth/test/storagenode"
@@ -47,7 +63,7 @@ func TestNodeTopologyFollowsTheNodesZoneLabelWhilePlinthNodeRuns(t *testing.T) {
 	createClass(t, cp, classAny)
 	createClass(t, cp, classZoneA, "zone-a")
 	waitForCapacities(t, cp, "capacity of the node without a zone", map[string]map[string]string{
-		classAny: {driver.TopologyKeyNode: nodeName},
+		classAny: {wellknown.TopologyKeyNode: nodeName},
 	})
 
 	var first *corev1.PersistentVolume
@@ -55,13 +71,13 @@ func TestNodeTopologyFollowsTheNodesZoneLabelWhilePlinthNodeRuns(t *testing.T) {
 		registrations := node.Registrations()
 		setZone(t, cp, "zone-a")
 		waitForCapacities(t, cp, "capacity in zone-a", map[string]map[string]string{
-			classAny:   {driver.TopologyKeyNode: nodeName, zoneKey: "zone-a"},
-			classZoneA: {driver.TopologyKeyNode: nodeName, zoneKey: "zone-a"},
+			classAny:   {wellknown.TopologyKeyNode: nodeName, zoneKey: "zone-a"},
+			classZoneA: {wellknown.TopologyKeyNode: nodeName, zoneKey: "zone-a"},
 		})
 		if err := node.WaitForRegistration(t.Context(), registrations); err != nil {
 			t.Fatalf("the driver did not register with the kubelet again: %v", err)
 		}
-		waitForTopologyKeys(t, cp, driver.TopologyKeyNode, zoneKey)
+		waitForTopologyKeys(t, cp, wellknown.TopologyKeyNode, zoneKey)
 		first = provision(t, cp, "first", classZoneA)
 		assertAffinity(t, first, "zone-a")
 	})
@@ -73,7 +89,7 @@ func TestNodeTopologyFollowsTheNodesZoneLabelWhilePlinthNodeRuns(t *testing.T) {
 		registrations := node.Registrations()
 		setZone(t, cp, "zone-b")
 		waitForCapacities(t, cp, "capacity in zone-b, none for the zone-a class", map[string]map[string]string{
-			classAny: {driver.TopologyKeyNode: nodeName, zoneKey: "zone-b"},
+			classAny: {wellknown.TopologyKeyNode: nodeName, zoneKey: "zone-b"},
 		})
 		if err := node.WaitForRegistration(t.Context(), registrations); err != nil {
 			t.Fatalf("the driver did not register with the kubelet again: %v", err)
@@ -118,7 +134,7 @@ func createClass(t *testing.T, cp *controlplane.ControlPlane, name string, zones
 	t.Helper()
 	class := &storagev1.StorageClass{
 		ObjectMeta:        metav1.ObjectMeta{Name: name},
-		Provisioner:       driver.DefaultName,
+		Provisioner:       wellknown.DriverName,
 		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
 	}
 	if len(zones) > 0 {
@@ -151,7 +167,7 @@ func waitForCapacities(t *testing.T, cp *controlplane.ControlPlane, what string,
 	poll(t, what, func(ctx context.Context) (bool, error) {
 		list := &storagev1.CSIStorageCapacityList{}
 		if err := cp.Client.List(ctx, list, client.InNamespace(storagenode.Namespace),
-			client.MatchingLabels{capacity.LabelManagedBy: capacity.ManagedBy(nodeName)}); err != nil {
+			client.MatchingLabels{wellknown.LabelCapacityManagedBy: wellknown.CapacityManagedBy(nodeName)}); err != nil {
 			return false, err
 		}
 		last = map[string]map[string]string{}
@@ -177,7 +193,7 @@ func waitForTopologyKeys(t *testing.T, cp *controlplane.ControlPlane, keys ...st
 			return false, client.IgnoreNotFound(err)
 		}
 		for _, d := range csiNode.Spec.Drivers {
-			if d.Name == driver.DefaultName {
+			if d.Name == wellknown.DriverName {
 				last = slices.Sorted(slices.Values(d.TopologyKeys))
 			}
 		}
@@ -214,7 +230,7 @@ func provision(t *testing.T, cp *controlplane.ControlPlane, name, class string) 
 func assertAffinity(t *testing.T, pv *corev1.PersistentVolume, zone string) {
 	t.Helper()
 	want := []corev1.NodeSelectorRequirement{
-		{Key: driver.TopologyKeyNode, Operator: corev1.NodeSelectorOpIn, Values: []string{nodeName}},
+		{Key: wellknown.TopologyKeyNode, Operator: corev1.NodeSelectorOpIn, Values: []string{nodeName}},
 		{Key: zoneKey, Operator: corev1.NodeSelectorOpIn, Values: []string{zone}},
 	}
 	aff := pv.Spec.NodeAffinity

@@ -42,7 +42,6 @@ import (
 
 	storagev1alpha1 "github.com/plinth-dev/plinth/apis/storage/v1alpha1"
 	"github.com/plinth-dev/plinth/cni-plugin/agent"
-	"github.com/plinth-dev/plinth/controllers/capacity"
 	"github.com/plinth-dev/plinth/csi-driver/hostmount"
 	"github.com/plinth-dev/plinth/internal/wellknown"
 )
@@ -212,7 +211,7 @@ func (u *uninstaller) deleteObjects(ctx context.Context) error {
 		return fmt.Errorf("failed to delete storage pool %s: %w", pool.Name, err)
 	}
 	err := u.client.DeleteAllOf(ctx, &storagev1.CSIStorageCapacity{}, client.InNamespace(u.cfg.Namespace),
-		client.MatchingLabels{capacity.LabelManagedBy: capacity.ManagedBy(u.cfg.Plugin.NodeName)})
+		client.MatchingLabels{wellknown.LabelCapacityManagedBy: wellknown.CapacityManagedBy(u.cfg.Plugin.NodeName)})
 	if err != nil {
 		return fmt.Errorf("failed to delete the node's capacity objects: %w", err)
 	}

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package pool
 
 import (
@@ -8,32 +24,29 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/plinth-dev/plinth/internal/atomicfile"
 )
 
 // copyChunk bounds one copy_file_range call so a cancelled context is noticed.
 const copyChunk = 64 << 20
 
-// cloneFile creates dst with the content of src and reports whether it used a
-// reflink. dst must not exist.
+// cloneFile puts a copy of src at dst, whole or not at all (atomicfile), and
+// reports whether it used a reflink. The temporary copy lies next to dst, on
+// the pool's filesystem, where src is too: a reflink needs both on one.
 func cloneFile(ctx context.Context, src, dst string) (bool, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return false, fmt.Errorf("failed to open %s: %w", src, err)
 	}
 	defer func() { _ = in.Close() }()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	var reflinked bool
+	err = atomicfile.WriteFunc(dst, filePerm, func(out *os.File) error {
+		var err error
+		reflinked, err = cloneInto(ctx, in, out)
+		return err
+	})
 	if err != nil {
-		return false, fmt.Errorf("failed to create %s: %w", dst, err)
-	}
-	reflinked, err := cloneInto(ctx, in, out)
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil && cerr != nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(dst)
 		return false, fmt.Errorf("failed to copy %s to %s: %w", src, dst, err)
 	}
 	return reflinked, nil

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Package pool is the default Plinth storage backend: volumes are sparse
 // files in a pool directory on the node.
 //
@@ -9,12 +25,16 @@
 //	snapshots/snap-<id>.json a snapshot's metadata
 //
 // The metadata file is the commit record: an object exists exactly when its
-// JSON file exists. Data is written first under a temporary name and renamed
-// into place; the metadata is then written to a temporary file, fsynced and
-// renamed, and the directory fsynced. Deletion removes the metadata first.
-// New rebuilds all state by scanning the pool, removing temporary files and
-// data files without metadata, which are the leftovers of a crash between
-// two steps. There is no single state file to corrupt.
+// JSON file exists. Data is written first, then the metadata, each with the
+// module's internal/atomicfile: to a temporary file, fsynced and renamed into
+// place, and the directory fsynced. Deletion removes the metadata first. New
+// rebuilds all state by scanning the pool, removing temporary files and data
+// files without metadata, which are the leftovers of a crash between two
+// steps. There is no single state file to corrupt.
+//
+// Only CreateVolume and CreateSnapshot check an ID's format, where it
+// becomes a file name; the driver has parsed every ID at its gRPC edge, and
+// every later call looks the object up by its ID.
 //
 // Snapshots and clones are reflink copies (the FICLONE ioctl) on filesystems
 // that share extents (XFS with reflink=1, btrfs): O(1) whatever the size.

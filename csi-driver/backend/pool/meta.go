@@ -1,64 +1,43 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package pool
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/plinth-dev/plinth/internal/atomicfile"
 )
 
-const tmpSuffix = ".tmp"
+// legacyTmpSuffix ends the temporary files that versions before atomicfile
+// wrote next to a data or metadata file; rebuild still sweeps them, so a
+// crash before an upgrade leaves nothing behind after it.
+const legacyTmpSuffix = ".tmp"
 
-// writeAtomic replaces path with data so that a crash leaves either the old
-// or the new content: temporary file, fsync, rename, fsync of the directory.
-func writeAtomic(path string, data []byte) error {
-	tmp := path + tmpSuffix
-	if err := writeSynced(tmp, data); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("failed to rename %s: %w", tmp, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-func writeSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("failed to create %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("failed to write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("failed to sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("failed to close %s: %w", path, err)
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("failed to open directory %s: %w", dir, err)
-	}
-	defer func() { _ = d.Close() }()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("failed to sync directory %s: %w", dir, err)
-	}
-	return nil
-}
+// filePerm is the mode of the pool's data and metadata files.
+const filePerm = 0o600
 
 func writeJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("failed to encode %s: %w", path, err)
 	}
-	return writeAtomic(path, append(data, '\n'))
+	return atomicfile.Write(path, append(data, '\n'), filePerm)
 }
 
 func readJSON(path string, v any) error {
@@ -70,12 +49,4 @@ func readJSON(path string, v any) error {
 		return fmt.Errorf("failed to decode %s: %w", path, err)
 	}
 	return nil
-}
-
-// removeSynced removes path (a missing path is fine) and makes the removal durable.
-func removeSynced(path string) error {
-	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("failed to remove %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
 }

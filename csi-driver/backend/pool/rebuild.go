@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package pool
 
 import (
@@ -7,11 +23,13 @@ import (
 	"strings"
 
 	"github.com/plinth-dev/plinth/csi-driver/backend"
+	"github.com/plinth-dev/plinth/internal/atomicfile"
 )
 
 // rebuild loads every committed object and removes what interrupted
-// operations left behind: temporary files, and data files whose metadata was
-// never written (crash during create) or already removed (crash during delete).
+// operations left behind: temporary files (atomicfile's, and those of
+// versions before it), and data files whose metadata was never written
+// (crash during create) or already removed (crash during delete).
 func (p *Pool) rebuild() error {
 	if err := p.rebuildKind(volumesDir, p.loadVolume); err != nil {
 		return err
@@ -45,7 +63,8 @@ func (p *Pool) rebuildKind(kindDir string, load func(id, path string) error) err
 // sweep removes name when it is a leftover of an interrupted operation.
 func (p *Pool) sweep(dir, name string, committed map[string]bool) error {
 	id, isData := strings.CutSuffix(name, dataExt)
-	leftover := strings.HasSuffix(name, tmpSuffix) || (isData && !committed[id])
+	temporary := strings.HasPrefix(name, atomicfile.TempPrefix) || strings.HasSuffix(name, legacyTmpSuffix)
+	leftover := temporary || (isData && !committed[id])
 	if !leftover {
 		return nil
 	}

@@ -1,14 +1,30 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package pool
 
 import (
 	"context"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"time"
 
 	"github.com/plinth-dev/plinth/csi-driver/backend"
+	"github.com/plinth-dev/plinth/internal/atomicfile"
 )
 
 // CreateSnapshot copies the source volume (a reflink where possible) with
@@ -42,8 +58,11 @@ func (p *Pool) CreateSnapshot(ctx context.Context, req backend.SnapshotRequest) 
 }
 
 // validateSnapshotRequest checks the request and returns the data file path.
+// It checks the ID too, the pool's one check of a snapshot ID: here the ID
+// becomes a file name, and every later call finds the snapshot by that name
+// or in p.snapshots.
 func (p *Pool) validateSnapshotRequest(req backend.SnapshotRequest) (string, error) {
-	if _, err := backend.ParseVolumeID(string(req.SourceVolume)); err != nil {
+	if _, err := backend.ParseSnapshotID(string(req.ID)); err != nil {
 		return "", err
 	}
 	if len(req.Parameters) > 0 {
@@ -53,22 +72,11 @@ func (p *Pool) validateSnapshotRequest(req backend.SnapshotRequest) (string, err
 	return data, err
 }
 
-// writeSnapshotData copies the source under a temporary name and renames it
-// into place, as a job that a retried call joins.
+// writeSnapshotData copies the source to the data file, which atomicfile
+// puts in place whole, as a job that a retried call joins.
 func (p *Pool) writeSnapshotData(ctx context.Context, source backend.VolumeID, id backend.SnapshotID, data string) error {
 	return p.copies.run(ctx, string(id), func(ctx context.Context) error {
-		tmp := data + tmpSuffix
-		if err := os.Remove(tmp); err != nil && !os.IsNotExist(err) {
-			return fmt.Errorf("failed to remove stale %s: %w", tmp, err)
-		}
-		if err := p.copyVolume(ctx, source, tmp); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, data); err != nil {
-			_ = os.Remove(tmp)
-			return fmt.Errorf("failed to rename %s: %w", tmp, err)
-		}
-		return nil
+		return p.copyVolume(ctx, source, data)
 	})
 }
 
@@ -94,7 +102,7 @@ func (p *Pool) DeleteSnapshot(_ context.Context, id backend.SnapshotID) error {
 		return err
 	}
 	p.copies.stop(string(id))
-	if err := removeSynced(meta); err != nil {
+	if err := atomicfile.Remove(meta); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -105,9 +113,6 @@ func (p *Pool) DeleteSnapshot(_ context.Context, id backend.SnapshotID) error {
 
 // GetSnapshot returns the snapshot or backend.ErrNotFound.
 func (p *Pool) GetSnapshot(_ context.Context, id backend.SnapshotID) (backend.Snapshot, error) {
-	if _, err := backend.ParseSnapshotID(string(id)); err != nil {
-		return backend.Snapshot{}, err
-	}
 	snap, ok := p.snapshot(id)
 	if !ok {
 		return backend.Snapshot{}, fmt.Errorf("%w: snapshot %s", backend.ErrNotFound, id)
@@ -129,11 +134,8 @@ func (p *Pool) snapshot(id backend.SnapshotID) (backend.Snapshot, bool) {
 	return snap, ok
 }
 
-// snapshotFiles validates id and returns the paths of its data and metadata.
+// snapshotFiles returns the paths of the snapshot's data and metadata.
 func (p *Pool) snapshotFiles(id backend.SnapshotID) (data, meta string, err error) {
-	if _, err := backend.ParseSnapshotID(string(id)); err != nil {
-		return "", "", err
-	}
 	if data, err = p.file(snapshotsDir, string(id), dataExt); err != nil {
 		return "", "", err
 	}

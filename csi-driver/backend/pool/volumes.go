@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package pool
 
 import (
@@ -9,6 +25,7 @@ import (
 	"time"
 
 	"github.com/plinth-dev/plinth/csi-driver/backend"
+	"github.com/plinth-dev/plinth/internal/atomicfile"
 )
 
 // CreateVolume creates a sparse file of req.CapacityBytes, or a copy of the
@@ -41,6 +58,9 @@ func (p *Pool) CreateVolume(ctx context.Context, req backend.VolumeRequest) (bac
 	return vol, p.commitVolume(vol)
 }
 
+// validateVolumeRequest checks what the pool can honour. It checks the ID
+// too, the pool's one check of a volume ID: here the ID becomes a file name,
+// and every later call finds the volume by that name or in p.volumes.
 func validateVolumeRequest(req backend.VolumeRequest) error {
 	if _, err := backend.ParseVolumeID(string(req.ID)); err != nil {
 		return err
@@ -63,46 +83,35 @@ func compatible(existing backend.Volume, req backend.VolumeRequest) error {
 	return nil
 }
 
-// writeVolumeData creates the data file under a temporary name and renames it
-// into place, so the final name only ever holds complete data. The copy runs
-// as a job that a retried call joins.
+// writeVolumeData writes the data file, which atomicfile puts in place
+// whole, as a job that a retried call joins. Until the metadata commits the
+// volume, the data file is a leftover that rebuild removes.
 func (p *Pool) writeVolumeData(ctx context.Context, req backend.VolumeRequest, data string) error {
 	return p.copies.run(ctx, string(req.ID), func(ctx context.Context) error {
-		tmp := data + tmpSuffix
-		if err := os.Remove(tmp); err != nil && !os.IsNotExist(err) {
-			return fmt.Errorf("failed to remove stale %s: %w", tmp, err)
+		err := p.fillVolume(ctx, req, data)
+		if err != nil {
+			_ = os.Remove(data)
 		}
-		if err := p.fillVolume(ctx, req, tmp); err != nil {
-			_ = os.Remove(tmp)
-			return err
-		}
-		if err := os.Rename(tmp, data); err != nil {
-			_ = os.Remove(tmp)
-			return fmt.Errorf("failed to rename %s: %w", tmp, err)
-		}
-		return nil
+		return err
 	})
 }
 
-func (p *Pool) fillVolume(ctx context.Context, req backend.VolumeRequest, path string) error {
+func (p *Pool) fillVolume(ctx context.Context, req backend.VolumeRequest, data string) error {
 	if req.Source.IsZero() {
-		return createSparse(path, req.CapacityBytes)
+		return createSparse(data, req.CapacityBytes)
 	}
-	size, err := p.copySource(ctx, req.Source, path)
+	size, err := p.copySource(ctx, req.Source, data)
 	if err != nil {
 		return err
 	}
 	if req.CapacityBytes < size {
 		return fmt.Errorf("%w: capacity %d is smaller than the source's %d bytes", backend.ErrOutOfRange, req.CapacityBytes, size)
 	}
-	if err := os.Truncate(path, req.CapacityBytes); err != nil {
-		return noSpace(fmt.Errorf("failed to grow %s: %w", path, err))
-	}
-	return nil
+	return growFile(data, req.CapacityBytes)
 }
 
-// copySource copies the source into path and returns the source's size.
-func (p *Pool) copySource(ctx context.Context, src backend.ContentSource, path string) (int64, error) {
+// copySource copies the source into data and returns the source's size.
+func (p *Pool) copySource(ctx context.Context, src backend.ContentSource, data string) (int64, error) {
 	if src.Snapshot != "" {
 		snap, err := p.GetSnapshot(ctx, src.Snapshot)
 		if err != nil {
@@ -112,27 +121,38 @@ func (p *Pool) copySource(ctx context.Context, src backend.ContentSource, path s
 		if err != nil {
 			return 0, err
 		}
-		_, err = cloneFile(ctx, from, path)
+		_, err = cloneFile(ctx, from, data)
 		return snap.SizeBytes, noSpace(err)
 	}
 	vol, err := p.GetVolume(ctx, src.Volume)
 	if err != nil {
 		return 0, err
 	}
-	return vol.CapacityBytes, p.copyVolume(ctx, vol.ID, path)
+	return vol.CapacityBytes, p.copyVolume(ctx, vol.ID, data)
 }
 
+// createSparse puts a sparse file of size bytes at path.
 func createSparse(path string, size int64) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err := atomicfile.WriteFunc(path, filePerm, func(f *os.File) error { return f.Truncate(size) })
+	return noSpace(err)
+}
+
+// growFile grows the file at path to size bytes and makes the new size
+// durable before the metadata records it.
+func growFile(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
-		return fmt.Errorf("failed to create %s: %w", path, err)
+		return fmt.Errorf("failed to open %s: %w", path, err)
 	}
-	if err := f.Truncate(size); err != nil {
-		_ = f.Close()
-		return noSpace(fmt.Errorf("failed to size %s: %w", path, err))
+	err = f.Truncate(size)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("failed to close %s: %w", path, err)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return noSpace(fmt.Errorf("failed to grow %s: %w", path, err))
 	}
 	return nil
 }
@@ -164,7 +184,7 @@ func (p *Pool) DeleteVolume(ctx context.Context, id backend.VolumeID) error {
 		return err
 	}
 	p.copies.stop(string(id))
-	if err := removeSynced(meta); err != nil {
+	if err := atomicfile.Remove(meta); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -174,11 +194,11 @@ func (p *Pool) DeleteVolume(ctx context.Context, id backend.VolumeID) error {
 	return removeData(data)
 }
 
+// removeData removes a data file; a stopped copy has removed its own
+// temporary file.
 func removeData(data string) error {
-	for _, path := range []string{data, data + tmpSuffix} {
-		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
-			return fmt.Errorf("failed to remove %s: %w", path, err)
-		}
+	if err := os.Remove(data); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("failed to remove %s: %w", data, err)
 	}
 	return nil
 }
@@ -210,8 +230,8 @@ func (p *Pool) growData(id backend.VolumeID, sizeBytes int64) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Truncate(data, sizeBytes); err != nil {
-		return noSpace(fmt.Errorf("failed to grow %s: %w", data, err))
+	if err := growFile(data, sizeBytes); err != nil {
+		return err
 	}
 	d, err := openLoop(data)
 	if err != nil || d == nil {
@@ -223,9 +243,6 @@ func (p *Pool) growData(id backend.VolumeID, sizeBytes int64) error {
 
 // GetVolume returns the volume with its current condition.
 func (p *Pool) GetVolume(_ context.Context, id backend.VolumeID) (backend.Volume, error) {
-	if _, err := backend.ParseVolumeID(string(id)); err != nil {
-		return backend.Volume{}, err
-	}
 	vol, ok := p.volume(id)
 	if !ok {
 		return backend.Volume{}, fmt.Errorf("%w: volume %s", backend.ErrNotFound, id)
@@ -270,11 +287,8 @@ func (p *Pool) withHealth(vol backend.Volume) backend.Volume {
 	return vol
 }
 
-// volumeFiles validates id and returns the paths of its data and metadata.
+// volumeFiles returns the paths of the volume's data and metadata.
 func (p *Pool) volumeFiles(id backend.VolumeID) (data, meta string, err error) {
-	if _, err := backend.ParseVolumeID(string(id)); err != nil {
-		return "", "", err
-	}
 	if data, err = p.file(volumesDir, string(id), dataExt); err != nil {
 		return "", "", err
 	}
@@ -282,7 +296,7 @@ func (p *Pool) volumeFiles(id backend.VolumeID) (data, meta string, err error) {
 	return data, meta, err
 }
 
-// copyVolume copies volume id into path with its content quiesced: a mounted
+// copyVolume copies volume id to path with its content quiesced: a mounted
 // filesystem is frozen for the duration of the (reflink) copy.
 func (p *Pool) copyVolume(ctx context.Context, id backend.VolumeID, path string) error {
 	data, _, err := p.volumeFiles(id)

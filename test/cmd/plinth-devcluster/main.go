@@ -16,8 +16,9 @@ limitations under the License.
 
 // Command plinth-devcluster runs the local development cluster of `make
 // run`: a control plane and real nodes with Plinth's Helm chart installed
-// (unless --plinth=false), until interrupted. It is development tooling,
-// built from the test harness, and never shipped.
+// (unless --plinth=false), until interrupted, or, with --exec, until a
+// command run against it ends (`make test-upstream`). It is development
+// tooling, built from the test harness, and never shipped.
 package main
 
 import (
@@ -48,7 +49,11 @@ func run() error {
 	flag.StringVar(&cfg.BinDir, "bin-dir", "bin", "the repository's bin/ (k8s/, node/, images/, pause)")
 	flag.StringVar(&cfg.Helm, "helm", "bin/helm", "helm binary")
 	flag.StringVar(&cfg.Chart, "chart", "charts/plinth", "chart to install")
+	execCmd := flag.String("exec", "", "a command (run by sh -c, with KUBECONFIG and kubectl on PATH) to run once the cluster is up; the cluster stops when it ends, and its failure is this program's")
 	flag.Parse()
+	if *execCmd != "" {
+		cfg.Exec = []string{"sh", "-c", *execCmd}
+	}
 	cfg.Values = flag.Args()
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("real nodes need root (namespaces, mounts, cgroups, loop devices): run it as root")

@@ -1,0 +1,91 @@
+/*
+Copyright 2026 The Plinth Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package wellknown
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
+// The driver's identity.
+const (
+	// DriverName is the CSI driver name Plinth registers.
+	DriverName = "csi.plinth.dev"
+	// TopologyKeyNode is the topology key whose value is the node holding
+	// a volume: Plinth's volumes are node-local.
+	TopologyKeyNode = "topology.csi.plinth.dev/node"
+)
+
+// Plinth's own annotations and finalizers on storage objects.
+const (
+	// FinalizerProvisioning is Plinth's durable record, on a claim, that a
+	// volume may exist for it that no PV records yet.
+	FinalizerProvisioning = "storage.plinth.dev/provisioning"
+	// AnnProvisioningNode names the node whose provisioner holds
+	// FinalizerProvisioning on a claim.
+	AnnProvisioningNode = "storage.plinth.dev/provisioning-node"
+	// AnnNode names, on a PV or a snapshot content, the node whose pool
+	// holds the volume or snapshot; that node's controllers act on it.
+	AnnNode = "storage.plinth.dev/node"
+	// FinalizerSnapshotCleanup keeps a snapshot content until the node
+	// holding its snapshot has deleted (Delete policy) or let go of
+	// (Retain) it.
+	FinalizerSnapshotCleanup = "storage.plinth.dev/snapshot-cleanup"
+)
+
+// Names of the upstream external-provisioner that no library exports
+// (the others come from k8s.io/component-helpers/storage/volume and the
+// external-snapshotter's utils).
+const (
+	// FinalizerCloningProtection keeps a clone's source claim while the
+	// clone is being provisioned.
+	FinalizerCloningProtection = "provisioner.storage.kubernetes.io/cloning-protection"
+	// LabelCapacityDriverName and LabelCapacityManagedBy label every
+	// CSIStorageCapacity, as external-provisioner labels them.
+	LabelCapacityDriverName = "csi.storage.k8s.io/drivername"
+	LabelCapacityManagedBy  = "csi.storage.k8s.io/managed-by"
+)
+
+// VolumeName is the CSI name of the volume, and the name of the PV,
+// provisioned for the claim with the given UID (the upstream convention).
+func VolumeName(claimUID string) string {
+	return "pvc-" + claimUID
+}
+
+// SnapshotContentName is the name of the content of a dynamic snapshot.
+func SnapshotContentName(snapshotUID string) string {
+	return "snapcontent-" + snapshotUID
+}
+
+// SnapshotName is the CSI name of the physical snapshot of the content
+// bound to the snapshot with the given UID.
+func SnapshotName(snapshotUID string) string {
+	return "snapshot-" + snapshotUID
+}
+
+// CapacityManagedBy is the LabelCapacityManagedBy value of the capacity
+// objects that plinth-node on node publishes; a long node name is hashed
+// to fit a label value.
+func CapacityManagedBy(node string) string {
+	const maxLabelValue = 63
+	v := "plinth-node-" + node
+	if len(v) <= maxLabelValue {
+		return v
+	}
+	sum := sha256.Sum256([]byte(node))
+	return "plinth-node-" + hex.EncodeToString(sum[:])[:32]
+}
