@@ -82,10 +82,10 @@ tidy: ## Run go mod tidy.
 ##@ Test
 
 .PHONY: test
-test: deps k8s-bins e2e-deps helm kustomize verify vet lint test-go test-images ## Everything CI runs: generated-code check, vet, lint, unit, node, control-plane, chart, real-node end-to-end and image tests.
+test: deps k8s-bins e2e-deps e2e-bins upstream-images helm kustomize csi-sanity verify vet lint test-go test-images ## Everything CI runs: generated-code check, vet, lint, unit, node, control-plane, chart, real-node end-to-end, upstream e2e subset and image tests.
 
 .PHONY: test-go
-test-go: helm kustomize ## Run the Go tests only (unit, node and control-plane tests).
+test-go: helm kustomize csi-sanity ## Run the Go tests only (unit, node and control-plane tests).
 	$(GO) test $(GOTEST_FLAGS) -p $(GOTEST_PARALLEL) ./...
 
 # The real-node end-to-end suites (test/e2e/realnodes, test/localcluster):
@@ -96,12 +96,35 @@ E2E_PACKAGES ?= ./test/localcluster/ ./test/e2e/realnodes/
 test-e2e: deps k8s-bins e2e-deps helm kustomize ## Run the real-node end-to-end tests only (root).
 	$(GO) test $(GOTEST_FLAGS) -p 1 -v $(E2E_PACKAGES)
 
+# The upstream Kubernetes e2e suites against Plinth (hack/test-upstream.sh):
+# e2e.test through ginkgo with test/e2e/upstream/testdriver.yaml, each set
+# of suites on a fresh local cluster (2 real nodes, the chart with its
+# defaults). UPSTREAM_SET=full (storage, storage-slow and network: the
+# External Storage suites, Networking Granular Checks for Pods and Services)
+# writes the counts per suite to docs/conformance.md; other sets, such as
+# ci (storage without [Slow] specs, and network: what `make test` runs, in
+# TestUpstreamSubset), write them to $(UPSTREAM_DIR)/conformance.md. The
+# JUnit reports stay in $(UPSTREAM_DIR).
+UPSTREAM_DIR ?= $(LOCALBIN)/e2e-upstream
+UPSTREAM_SET ?= full
+UPSTREAM_PROCS ?= 3
+
+.PHONY: test-upstream
+test-upstream: deps k8s-bins e2e-deps helm e2e-bins upstream-images ## Run the upstream Kubernetes e2e suites (storage, pod network) against Plinth; summary in docs/conformance.md (root).
+	UPSTREAM_DIR=$(UPSTREAM_DIR) UPSTREAM_PROCS=$(UPSTREAM_PROCS) HELM=$(HELM) \
+		hack/test-upstream.sh $(UPSTREAM_SET)
+
 .PHONY: e2e-deps
 e2e-deps: node-tools images e2e-images ## Build what real nodes run: containerd, the images, the nodes' init.
 	$(GO) build -o $(LOCALBIN)/pause ./test/images/pause
 
+# The storage benchmarks of test/e2e run every burst at both settings of
+# kube-controller-manager and kube-scheduler (their defaults, and QPS 1000 /
+# burst 2000) and for each controller layer (Plinth, the upstream sidecars,
+# static PVs); PLINTH_BENCH_SETTINGS=defaults,tuned and
+# PLINTH_BENCH_STACKS=plinth,upstream,static,static-prebound narrow them.
 .PHONY: bench
-bench: deps k8s-bins e2e-deps helm ## Run the benchmarks; record results in docs/benchmarks.md.
+bench: deps k8s-bins e2e-deps helm upstream-sidecars ## Run the benchmarks; record results in docs/benchmarks.md.
 	$(GO) test $(BENCH_FLAGS) -p 1 ./... | tee $(LOCALBIN)/bench.txt
 
 ##@ Build
@@ -117,9 +140,27 @@ run: deps k8s-bins e2e-deps helm ## Start a local cluster (2 real nodes) with th
 	exec $(LOCALBIN)/plinth-devcluster --dir $(RUN_DIR) --nodes $(RUN_NODES) --plinth=$(PLINTH) \
 		--bin-dir $(LOCALBIN) --helm $(HELM) --chart charts/plinth $(RUN_VALUES)
 
+# The stock csi-sanity command that test/sanity runs with its defaults: the
+# csi-test version of go.mod, which hack/versions.mk repeats.
+CSI_SANITY ?= $(LOCALBIN)/csi-sanity-$(CSI_SANITY_VERSION)
+
+.PHONY: csi-sanity
+csi-sanity: $(CSI_SANITY) ## Build the stock csi-sanity command into bin/.
+$(CSI_SANITY):
+	@required=$$($(GO) list -m -f '{{.Version}}' github.com/kubernetes-csi/csi-test/v5); \
+	if [ "$$required" != "$(CSI_SANITY_VERSION)" ]; then \
+		echo "go.mod requires csi-test $$required, hack/versions.mk pins CSI_SANITY_VERSION $(CSI_SANITY_VERSION)"; exit 1; \
+	fi
+	@mkdir -p $(LOCALBIN)
+	$(GO) build -o $@ -ldflags "-X main.VERSION=$(CSI_SANITY_VERSION)" github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity
+
 .PHONY: k8s-bins
 k8s-bins: ## Build etcd and the Kubernetes components into bin/k8s (cached).
 	hack/build-k8s.sh $(K8S_BIN)
+
+.PHONY: upstream-sidecars
+upstream-sidecars: ## Build csi-provisioner, csi-snapshotter and snapshot-controller into bin/upstream for the benchmarks (cached).
+	hack/build-upstream-sidecars.sh $(LOCALBIN)/upstream
 
 .PHONY: node-tools
 node-tools: ## Build containerd, its runc shim, ctr and the loopback CNI plugin of real nodes into bin/node (cached).
@@ -148,6 +189,18 @@ images: ## Build the controller and node image tarballs into bin/images/ (no con
 e2e-images: ## Build the test images of real nodes and e2e tests (pause, busybox) into bin/images/.
 	cd hack/images && arch=$$($(GO) env GOARCH) && env -u GOOS -u GOARCH $(GO) run . -go $(GO) \
 		-root $(ROOT) -out $(IMAGES_DIR) -arch $$arch -images pause,busybox
+
+# The images of the upstream e2e suites, under the e2e framework's default
+# names (hack/versions.mk: AGNHOST_IMAGES, E2E_SHELL_IMAGES). The nodes of
+# the local cluster import every bin/images/*.tar, these too.
+.PHONY: upstream-images
+upstream-images: ## Build the images of the upstream e2e suites (agnhost, e2e-shell) into bin/images/.
+	cd hack/images && arch=$$($(GO) env GOARCH) && env -u GOOS -u GOARCH $(GO) run . -go $(GO) \
+		-root $(ROOT) -out $(IMAGES_DIR) -arch $$arch -images agnhost,e2e-shell
+
+.PHONY: e2e-bins
+e2e-bins: ## Build the upstream e2e suites (e2e.test, the ginkgo CLI, agnhost) into bin/e2e (cached).
+	hack/build-e2e.sh $(LOCALBIN)/e2e
 
 .PHONY: test-images
 test-images: ## Run the image builder's tests (builds every image twice; the chroot checks need root).

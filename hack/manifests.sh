@@ -35,7 +35,7 @@ roles() {
 	done
 	echo "plinth-selftest ./cmd/plinth-controller/selftest"
 	echo "plinth-uninstall ./cmd/plinth-controller/uninstall"
-	echo "plinth-node ./cmd/plinth-node/app;./controllers/node/...;./cni-plugin/agent"
+	echo "plinth-node ./cmd/plinth-node/app;./controllers/node/...;./cni-plugin/agent;./cni-plugin/netpol"
 }
 
 crds() {

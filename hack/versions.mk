@@ -13,6 +13,10 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 HELM_VERSION ?= v3.21.4
 KUSTOMIZE_VERSION ?= v5.8.1
 SETUP_ENVTEST_VERSION ?= release-0.24
+# The stock csi-sanity command (`make csi-sanity`, run by test/sanity): the
+# github.com/kubernetes-csi/csi-test/v5 version that go.mod requires for the
+# in-process suite, repeated here; test/sanity fails when the two disagree.
+CSI_SANITY_VERSION ?= v5.6.0
 # go-containerregistry (the image builder, `make images`) is pinned in
 # hack/images/go.mod, its own module.
 
@@ -46,3 +50,12 @@ BUSYBOX_IMAGES ?= registry.k8s.io/e2e-test-images/busybox:1.37.0-1
 # suite's exec test, glibc-dns-testing in multiVolume).
 AGNHOST_IMAGES ?= registry.k8s.io/e2e-test-images/agnhost:2.63.0
 E2E_SHELL_IMAGES ?= registry.k8s.io/e2e-test-images/nginx:1.15-4 registry.k8s.io/e2e-test-images/glibc-dns-testing:2.0.0
+
+# The upstream CSI sidecars that the side-by-side storage benchmarks of
+# test/e2e run against Plinth's own CSI driver (`make upstream-sidecars`),
+# built by hack/build-upstream-sidecars.sh into bin/upstream/ from the
+# wrapper modules hack/upstream-sidecars/{provisioner,snapshotter}, which
+# copy the replace directives of each release's go.mod (external-snapshotter's
+# ./client becomes the published client/v8 of the same version).
+EXTERNAL_PROVISIONER_VERSION ?= v6.4.0
+EXTERNAL_SNAPSHOTTER_VERSION ?= v8.7.0

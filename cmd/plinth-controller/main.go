@@ -50,7 +50,11 @@ func main() {
 	flag.StringVar(&cfg.LeaderElectionID, "leader-election-id", app.DefaultLeaderElectionID, "Name of the leader election Lease.")
 	flag.DurationVar(&cfg.LeaseDuration, "leader-election-lease-duration", 0, "How long a non-leader waits before taking over an unrenewed Lease (0: 15s).")
 	flag.StringVar(&cfg.MetricsAddress, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 disables it.")
-	flag.StringVar(&cfg.HealthAddress, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes; 0 disables them.")
+	metricsSecure := flag.Bool("metrics-secure", true,
+		"Serve the metrics over HTTPS to scrapers the API server authenticates and authorizes (get on /metrics); false serves plain HTTP to anyone.")
+	flag.StringVar(&cfg.MetricsCertDir, "metrics-cert-dir", "", "Directory with tls.crt and tls.key of the metrics endpoint; empty uses a self-signed certificate.")
+	flag.StringVar(&cfg.HealthAddress, "health-probe-bind-address", ":8081",
+		"Address of the unauthenticated /healthz and /readyz probes, such as $(POD_IP):8081 (an IPv6 host needs no brackets); 0 disables them.")
 	qps := flag.Float64("kube-api-qps", app.DefaultQPS, "Requests per second to the API server.")
 	flag.IntVar(&cfg.Burst, "kube-api-burst", app.DefaultBurst, "Burst of requests to the API server.")
 	app.BindControllerFlags(flag.CommandLine, cfg.Controllers)
@@ -58,6 +62,7 @@ func main() {
 	logOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	cfg.QPS = float32(*qps)
+	cfg.InsecureMetrics = !*metricsSecure
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&logOpts)))
 	log := ctrl.Log.WithName("plinth-controller").WithValues("version", version.Version)

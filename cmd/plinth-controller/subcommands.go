@@ -58,11 +58,14 @@ func runLabelNamespace(args []string) int {
 	namespace := fs.String("namespace", os.Getenv("POD_NAMESPACE"), "Namespace to label (default $POD_NAMESPACE).")
 	labels := nslabel.Labels{}
 	fs.Var(labels, "label", "A key=value label to set; repeat the flag for more.")
+	guard := nslabel.Guard{}
+	fs.StringVar(&guard.Release, "release", "", "Helm release whose pods (label app.kubernetes.io/instance) may run in the namespace.")
+	fs.BoolVar(&guard.AllowShared, "allow-shared", false, "Label the namespace even when other workloads run in it.")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	return withClient("label-namespace", func(ctx context.Context, c client.Client) error {
-		if err := nslabel.Apply(ctx, c, *namespace, labels); err != nil {
+		if err := nslabel.Apply(ctx, c, *namespace, labels, guard); err != nil {
 			return err
 		}
 		fmt.Printf("namespace %s labelled %s\n", *namespace, labels)

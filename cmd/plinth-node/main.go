@@ -40,6 +40,7 @@ import (
 
 	"github.com/plinth-dev/plinth/cmd/plinth-node/app"
 	"github.com/plinth-dev/plinth/cni-plugin/agent"
+	"github.com/plinth-dev/plinth/controllers/node/orphans"
 	"github.com/plinth-dev/plinth/csi-driver/hostmount"
 	"github.com/plinth-dev/plinth/csi-driver/registration"
 )
@@ -50,6 +51,7 @@ type flags struct {
 	network        agent.Config
 	networkOn      bool
 	cleanupNetwork bool
+	metricsSecure  bool
 	clusterCIDRs   string
 	mode           string
 	qps            float64
@@ -64,20 +66,40 @@ func parseFlags() *flags {
 	flag.StringVar(&p.KubeletEndpoint, "kubelet-csi-endpoint", "", "CSI socket path as the kubelet sees it (default: the --csi-endpoint path).")
 	flag.StringVar(&p.RegistryDir, "kubelet-registry-dir", registration.DefaultRegistryDir, "Kubelet plugin registry directory; empty disables registration.")
 	flag.StringVar(&p.PoolDir, "pool-dir", "/var/lib/plinth/pool", "Directory holding the volumes (XFS with reflink or btrfs for instant snapshots).")
-	flag.Float64Var(&p.OverProvisionRatio, "over-provision-ratio", 1, "Capacity offered as a multiple of the pool's free space.")
+	flag.Float64Var(&p.OverProvisionRatio, "over-provision-ratio", 1,
+		"Space the pool may promise to volumes and snapshots, as a multiple of its filesystem's size; above 1 a full disk shows as I/O errors in the volumes.")
+	p.PoolReserveBytes = defaultPoolReserve
+	flag.Var(bytesFlag{&p.PoolReserveBytes}, "pool-reserve", "Space kept free on the pool's filesystem, as a quantity (the larger of this and --pool-reserve-percent applies).")
+	flag.Float64Var(&p.PoolReservePercent, "pool-reserve-percent", defaultPoolReservePercent,
+		"Share of the pool filesystem's size kept free, in percent. Both reserves apply only to a pool on the filesystem of --kubelet-dir or of the host's root.")
+	flag.StringVar(&p.HostRoot, "host-root", "", "The host's root directory as plinth-node sees it (such as /host/proc/1/root); empty when it runs on the host.")
+	flag.StringVar(&p.KubeletDir, "kubelet-dir", "/var/lib/kubelet", "Kubelet's root directory; staging and target paths outside it are refused.")
+	flag.Func("allowed-mount-options", "Comma-separated mount options the driver refuses by default that this node allows ("+refusedMountOptions()+").",
+		func(v string) error { p.AllowedMountOptions = strings.Split(v, ","); return nil })
+	p.EphemeralMaxVolumeBytes, p.EphemeralMaxTotalBytes = defaultEphemeralMaxVolume, defaultEphemeralMaxTotal
+	flag.Var(bytesFlag{&p.EphemeralMaxVolumeBytes}, "ephemeral-max-volume-size", "Largest inline ephemeral volume, as a quantity; 0 means no limit.")
+	flag.Var(bytesFlag{&p.EphemeralMaxTotalBytes}, "ephemeral-max-total-size", "Largest sum of the sizes of this node's inline ephemeral volumes, as a quantity; 0 means no limit.")
 	flag.StringVar(&p.DefaultFSType, "default-fstype", "ext4", "Filesystem for volumes whose StorageClass names none (ext4 or xfs).")
 	flag.Int64Var(&p.MaxVolumesPerNode, "max-volumes-per-node", 0, "Volume limit reported to the scheduler; 0 means none.")
-	flag.StringVar(&p.MetricsAddress, "csi-metrics-bind-address", ":9808", "Address of the CSI operation metrics; 0 disables them.")
+	flag.StringVar(&p.MetricsAddress, "csi-metrics-bind-address", "127.0.0.1:9808",
+		"Address of a plain-HTTP, unauthenticated copy of the CSI operation metrics, loopback by default; 0 disables it. "+
+			"The metrics endpoint serves them at /metrics/csi behind its authentication.")
 	flag.StringVar(&f.cfg.Namespace, "namespace", envOr("POD_NAMESPACE", "plinth-system"), "Namespace of Plinth, home of the CSIStorageCapacity objects.")
 	flag.StringVar(&f.cfg.DaemonSet, "daemonset", "", "plinth-node's DaemonSet in --namespace, watched for the uninstall request of the Helm chart; empty disables it.")
 	flag.StringVar(&f.cfg.PodName, "pod-name", os.Getenv("POD_NAME"), "This pod's name, on which the node reports its uninstall cleanup (default $POD_NAME).")
 	flag.StringVar(&f.cfg.HostMountNS, "host-mount-namespace", hostmount.DefaultHostMountNS, "The host's mount namespace, where the uninstall releases the pool directory.")
-	flag.StringVar(&f.cfg.MetricsAddress, "metrics-bind-address", ":9809", "Address of the controllers' metrics; 0 disables them.")
-	flag.StringVar(&f.cfg.HealthAddress, "health-probe-bind-address", ":9810", "Address of the /healthz and /readyz probes; 0 disables them.")
+	flag.StringVar(&f.cfg.MetricsAddress, "metrics-bind-address", ":9809", "Address of the controllers' and the CSI driver's metrics; 0 disables them.")
+	flag.BoolVar(&f.metricsSecure, "metrics-secure", true,
+		"Serve the metrics over HTTPS to scrapers the API server authenticates and authorizes (get on /metrics, /metrics/csi); false serves plain HTTP to anyone.")
+	flag.StringVar(&f.cfg.MetricsCertDir, "metrics-cert-dir", "", "Directory with tls.crt and tls.key of the metrics endpoint; empty uses a self-signed certificate.")
+	flag.StringVar(&f.cfg.HealthAddress, "health-probe-bind-address", ":9810",
+		"Address of the unauthenticated /healthz and /readyz probes, such as $(POD_IP):9810 (an IPv6 host needs no brackets); 0 disables them.")
 	flag.IntVar(&f.cfg.Workers, "workers", 16, "Claims and snapshots handled in parallel.")
 	flag.Float64Var(&f.qps, "kube-api-qps", app.DefaultQPS, "Requests per second to the API server.")
 	flag.IntVar(&f.cfg.Burst, "kube-api-burst", app.DefaultBurst, "Burst of requests to the API server.")
 	flag.DurationVar(&f.cfg.CapacityResync, "capacity-resync", time.Minute, "Period of the capacity refresh that catches changes outside the API.")
+	flag.DurationVar(&f.cfg.OrphanInterval, "orphan-sweep-interval", orphans.DefaultInterval, "Period of the sweep for volumes nothing in the API refers to.")
+	flag.DurationVar(&f.cfg.OrphanGrace, "orphan-grace-period", orphans.DefaultGrace, "How long a volume must stay unreferenced before the sweep reports it (and deletes it when provably orphaned).")
 	f.bindNetworkFlags()
 	return f
 }
@@ -140,6 +162,7 @@ func run(f *flags) error {
 	// The node's zone and region are watched by app.Run, through the
 	// manager's Node informer, for the driver and the controllers alike.
 	f.cfg.RestConfig, f.cfg.QPS = restConfig, float32(f.qps)
+	f.cfg.InsecureMetrics = !f.metricsSecure
 	if f.networkOn {
 		f.cfg.Network = &f.network
 	}

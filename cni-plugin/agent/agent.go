@@ -203,37 +203,52 @@ func (a *Agent) ConflistPath() string {
 
 // Sync converges the node's network to the given Node list. It returns
 // without writing the conflist while this node has no pod CIDRs, so the
-// runtime keeps reporting the network as not ready.
+// runtime keeps reporting the network as not ready. Peers' pod CIDRs and
+// addresses that fail the checks of viewOf are left out.
 func (a *Agent) Sync(ctx context.Context, nodes []corev1.Node) error {
 	_, err := a.sync(ctx, nodes)
 	return err
 }
 
+// syncResult is what a sync did besides programming the node.
+type syncResult struct {
+	// programmed is false while the node waits for its pod CIDRs.
+	programmed bool
+	// refusals are the peers' pod CIDRs and addresses left out.
+	refusals []refusal
+}
+
 // sync is Sync that also tells whether the node was programmed, which it is
-// not while it waits for its pod CIDRs.
-func (a *Agent) sync(ctx context.Context, nodes []corev1.Node) (bool, error) {
-	self, peers, err := splitNodes(a.cfg.NodeName, nodes)
-	if err != nil {
-		return false, err
+// not while it waits for its pod CIDRs, and what it refused.
+func (a *Agent) sync(ctx context.Context, nodes []corev1.Node) (syncResult, error) {
+	v := a.viewOf(nodes)
+	res := syncResult{refusals: v.refusals}
+	if !v.found {
+		return res, fmt.Errorf("failed to find own node %q in the node list", a.cfg.NodeName)
 	}
-	if len(self.podCIDRs) == 0 {
+	if len(v.self.podCIDRs) == 0 {
 		log.FromContext(ctx).Info("waiting for pod CIDRs", "node", a.cfg.NodeName)
-		return false, nil
+		return res, nil
 	}
-	if err := a.syncRoutes(ctx, self, peers); err != nil {
-		return false, err
+	tunnelled, err := a.syncRoutes(ctx, v.self, v.peers)
+	if err != nil {
+		return res, err
 	}
-	cidrs, _ := a.ClusterCIDRs(nodes)
+	cidrs, _ := a.clusterCIDRsOf(v)
 	if err := a.syncMasquerade(ctx, cidrs); err != nil {
-		return false, err
+		return res, err
+	}
+	if err := a.syncVXLANFilter(ctx, v.self, v.peers, tunnelled); err != nil {
+		return res, err
 	}
 	if err := a.installPlugin(); err != nil {
-		return false, err
+		return res, err
 	}
-	if err := a.writeConflist(self); err != nil {
-		return false, err
+	if err := a.writeConflist(v.self); err != nil {
+		return res, err
 	}
-	return true, a.writeState(self)
+	res.programmed = true
+	return res, a.writeState(v.self)
 }
 
 // DataDir is the directory of the plugin's IPAM store.

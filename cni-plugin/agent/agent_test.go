@@ -74,7 +74,9 @@ func TestClusterCIDRs(t *testing.T) {
 	}{
 		{"flag", Config{ClusterCIDRs: []string{"10.0.0.0/8"}}, "[10.0.0.0/8]", CIDRSourceFlag},
 		{"resolved elsewhere", Config{ClusterCIDRs: []string{"10.0.0.0/8"}, ClusterCIDRSource: CIDRSourceKubeadm}, "[10.0.0.0/8]", CIDRSourceKubeadm},
-		{"nodes, nested and duplicate blocks merged", Config{}, "[10.244.0.0/16 fd00::/64]", CIDRSourceNodes},
+		// n2's block holds n1's and n3's repeats it: both are refused (see
+		// TestViewRefusesRoguePeers), n3's IPv6 block is accepted.
+		{"nodes, overlapping blocks refused", Config{}, "[10.244.1.0/24 fd00::/64]", CIDRSourceNodes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,9 +121,8 @@ func TestConflistIsAcceptedByThePlugin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, peers, err := splitNodes("n1", []corev1.Node{testNode("n1", "10.244.1.0/24", "fd00:1::/64")})
-			if err != nil || len(peers) != 0 {
-				t.Fatalf("splitNodes = %v, %v", peers, err)
+			if v := a.viewOf([]corev1.Node{testNode("n1", "10.244.1.0/24", "fd00:1::/64")}); !v.found || len(v.peers) != 0 {
+				t.Fatalf("viewOf = %+v", v)
 			}
 			self := toInfo(ptr(testNode("n1", "10.244.1.0/24", "fd00:1::/64")))
 			data, err := a.renderConflist(self)
@@ -159,22 +160,23 @@ func pluginConfOf(t *testing.T, conflist []byte) *config.NetConf {
 	return conf
 }
 
-func TestSplitNodesSkipsPeersThatCannotBeRouted(t *testing.T) {
+func TestViewSkipsPeersThatCannotBeRouted(t *testing.T) {
 	noCIDR := testNode("n3")
 	deleting := testNode("n4", "10.244.4.0/24")
 	now := metav1.Now()
 	deleting.DeletionTimestamp = &now
 	legacy := testNode("n5")
 	legacy.Spec.PodCIDR = "10.244.5.0/24"
-	self, peers, err := splitNodes("n1", []corev1.Node{testNode("n2", "10.244.2.0/24"), testNode("n1", "10.244.1.0/24"), noCIDR, deleting, legacy})
+	a, err := New(Config{NodeName: "n1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if self.name != "n1" || len(peers) != 2 || peers[0].name != "n2" || peers[1].name != "n5" {
-		t.Errorf("self %v, peers %v; want n2 and n5 (legacy spec.podCIDR)", self, peers)
+	v := a.viewOf([]corev1.Node{testNode("n2", "10.244.2.0/24"), testNode("n1", "10.244.1.0/24"), noCIDR, deleting, legacy})
+	if !v.found || v.self.name != "n1" || len(v.peers) != 2 || v.peers[0].name != "n2" || v.peers[1].name != "n5" || len(v.refusals) != 0 {
+		t.Errorf("view %+v; want self n1, peers n2 and n5 (legacy spec.podCIDR), no refusals", v)
 	}
-	if _, _, err := splitNodes("missing", nil); err == nil {
-		t.Error("splitNodes without own node succeeded")
+	if a.viewOf(nil).found {
+		t.Error("viewOf without own node found it")
 	}
 }
 
@@ -223,8 +225,17 @@ func testNode(name string, cidrs ...string) corev1.Node {
 	return corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec:       corev1.NodeSpec{PodCIDRs: cidrs},
-		Status:     corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "192.0.2.1"}}},
+		Status:     corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: testAddress(name)}}},
 	}
+}
+
+// testAddress gives every test node name its own InternalIP.
+func testAddress(name string) string {
+	sum := 0
+	for _, c := range name {
+		sum = sum*31 + int(c)
+	}
+	return fmt.Sprintf("192.0.2.%d", 1+sum%250)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -41,16 +41,17 @@ const (
 )
 
 // ClusterCIDRs returns the cluster's pod CIDRs and where they come from: the
-// configured ones, or else the union of the pod CIDRs of nodes.
+// configured ones, or else the union of the pod CIDRs of nodes that the
+// agent accepts (this node's and its peers', see viewOf).
 func (a *Agent) ClusterCIDRs(nodes []corev1.Node) ([]netip.Prefix, CIDRSource) {
+	return a.clusterCIDRsOf(a.viewOf(nodes))
+}
+
+func (a *Agent) clusterCIDRsOf(v view) ([]netip.Prefix, CIDRSource) {
 	if len(a.clusterCIDRs) > 0 {
 		return a.clusterCIDRs, a.cfg.ClusterCIDRSource
 	}
-	var all []netip.Prefix
-	for i := range nodes {
-		all = append(all, toInfo(&nodes[i]).podCIDRs...)
-	}
-	return outermost(all), CIDRSourceNodes
+	return outermost(v.podCIDRs), CIDRSourceNodes
 }
 
 // outermost sorts prefixes and drops duplicates and those inside another,

@@ -43,6 +43,9 @@ type pluginEntry struct {
 	MTU            int      `json:"mtu"`
 	DataDir        string   `json:"dataDir"`
 	AgentStateFile string   `json:"agentStateFile"`
+	// Capabilities asks the runtime for the pods' hostPorts
+	// (runtimeConfig.portMappings), which the plugin maps with nftables.
+	Capabilities map[string]bool `json:"capabilities"`
 }
 
 // podMTU leaves room for VXLAN headers unless the overlay is never used, so
@@ -64,6 +67,7 @@ func (a *Agent) renderConflist(self nodeInfo) ([]byte, error) {
 		MTU:            a.podMTU(self),
 		DataDir:        a.cfg.DataDir,
 		AgentStateFile: a.cfg.StateFile,
+		Capabilities:   map[string]bool{"portMappings": true},
 	}
 	for _, p := range self.podCIDRs {
 		plugin.Ranges = append(plugin.Ranges, p.String())

@@ -20,10 +20,25 @@ limitations under the License.
 //
 // On every Sync the agent, given the list of Nodes:
 //
+//   - accepts only peers it can trust with traffic (see viewOf): a peer's
+//     pod CIDR must not be a default route, must lie inside the configured
+//     cluster CIDRs, must not hold a node's InternalIP and must not overlap
+//     this node's pod CIDRs or those of a peer accepted before it, peers
+//     being taken oldest creationTimestamp first, then by name; a peer's
+//     InternalIP must be a unicast address outside the pod CIDRs and no
+//     other node's. Each refusal is logged, counted in
+//     plinth_network_peer_refusals_total{reason} and reported by a
+//     Warning Event (PodCIDRRefused) on the refused Node, once while it
+//     lasts;
 //   - programs a route to every other node's pod CIDRs: directly via the
 //     peer's InternalIP when the peer is on a directly connected subnet
 //     (host-gw), or through a VXLAN device otherwise (mode auto picks per
 //     peer; host-gw and vxlan force one data path);
+//   - while it uses VXLAN, filters it in the same table (see
+//     vxlanfilter.go): VXLAN is accepted only from the nodes' addresses,
+//     decapsulated packets only from the tunnelled peers' pod CIDRs, and
+//     this node's pods may not send VXLAN to a node, which the masquerade
+//     would otherwise pass off as the node's own;
 //   - masquerades pod traffic that leaves the cluster CIDRs, in the nftables
 //     table "inet plinth" of its own (through knftables): a nat chain whose
 //     rules match interval sets of the cluster CIDRs, one per IP family.

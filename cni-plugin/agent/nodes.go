@@ -17,9 +17,8 @@ limitations under the License.
 package agent
 
 import (
-	"fmt"
 	"net/netip"
-	"sort"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -31,6 +30,8 @@ type nodeInfo struct {
 	internalIP netip.Addr
 	internalV6 netip.Addr
 	deleting   bool
+	// created orders Nodes that claim the same pod CIDRs or addresses.
+	created time.Time
 }
 
 // underlayFor returns the peer's InternalIP of the pod CIDR's family, which
@@ -44,33 +45,8 @@ func (n nodeInfo) underlayFor(p netip.Prefix) (netip.Addr, bool) {
 	return netip.Addr{}, false
 }
 
-// splitNodes finds this node among nodes and returns it apart from its
-// peers; peers without pod CIDRs or InternalIP are skipped.
-func splitNodes(self string, nodes []corev1.Node) (nodeInfo, []nodeInfo, error) {
-	var (
-		me    nodeInfo
-		found bool
-		peers []nodeInfo
-	)
-	for i := range nodes {
-		info := routingView(&nodes[i])
-		if info.name == self {
-			me, found = info, true
-			continue
-		}
-		if len(info.podCIDRs) > 0 && info.internalIP.IsValid() && !info.deleting {
-			peers = append(peers, info)
-		}
-	}
-	if !found {
-		return nodeInfo{}, nil, fmt.Errorf("failed to find own node %q in the node list", self)
-	}
-	sort.Slice(peers, func(i, j int) bool { return peers[i].name < peers[j].name })
-	return me, peers, nil
-}
-
 func toInfo(n *corev1.Node) nodeInfo {
-	info := nodeInfo{name: n.Name}
+	info := nodeInfo{name: n.Name, created: n.CreationTimestamp.Time}
 	cidrs := n.Spec.PodCIDRs
 	if len(cidrs) == 0 && n.Spec.PodCIDR != "" {
 		cidrs = []string{n.Spec.PodCIDR}

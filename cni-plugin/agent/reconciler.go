@@ -76,11 +76,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 		return ctrl.Result{}, r.failed(ctx, self, err)
 	}
 	r.reportClusterCIDRs(ctx, self, nodes.Items)
-	programmed, err := r.Agent.sync(ctx, nodes.Items)
+	res, err := r.Agent.sync(ctx, nodes.Items)
+	r.reportRefusals(ctx, self, nodes.Items, res.refusals)
 	if err != nil {
 		return ctrl.Result{}, r.failed(ctx, self, err)
 	}
-	if !programmed {
+	if !res.programmed {
 		r.status.set(errNoPodCIDRs)
 		return ctrl.Result{RequeueAfter: resyncPeriod}, nil
 	}
@@ -127,6 +128,24 @@ func (r *Reconciler) reportClusterCIDRs(ctx context.Context, self *corev1.Node, 
 	}
 	if sourceChanged {
 		r.event(self, corev1.EventTypeNormal, ReasonClusterCIDRs, "Configure", "cluster CIDRs from %s: %v", source, cidrs)
+	}
+}
+
+// reportRefusals reports each peer pod CIDR or address the agent refuses,
+// once while it stays refused: a log line, a Warning Event on the refused
+// Node and an increment of the refusal counter with the reason.
+func (r *Reconciler) reportRefusals(ctx context.Context, self *corev1.Node, nodes []corev1.Node, refusals []refusal) {
+	for _, ref := range r.status.newRefusals(refusals) {
+		log.FromContext(ctx).Info("refused a peer's pod CIDR or address", "peer", ref.node, "refused", ref.what, "reason", ref.reason, "detail", ref.detail)
+		peerRefusals.WithLabelValues(ref.reason).Inc()
+		if r.Recorder == nil {
+			continue
+		}
+		for i := range nodes {
+			if nodes[i].Name == ref.node {
+				r.Recorder.Eventf(&nodes[i], self, corev1.EventTypeWarning, ReasonPeerRefused, "Route", "%s (seen by %s)", ref.message(), r.Agent.cfg.NodeName)
+			}
+		}
 	}
 }
 

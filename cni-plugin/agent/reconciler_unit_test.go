@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/plinth-dev/plinth/cni-plugin/agent"
 )
@@ -87,4 +88,54 @@ func wantEvents(t *testing.T, rec *events.FakeRecorder, want ...string) {
 			t.Errorf("event %q, want %q", got[i], want[i])
 		}
 	}
+}
+
+// A refused peer pod CIDR is reported once while it stays refused: a
+// Warning Event on the refused Node and one increment of the counter with
+// its reason, not one per sync.
+func TestReconcilerReportsRefusedPeersOnce(t *testing.T) {
+	self := node("n1") // no pod CIDRs: Sync leaves the kernel alone
+	rogue := node("rogue", "0.0.0.0/0")
+	c := fake.NewClientBuilder().WithObjects(&self, ptrTo(node("n2", "10.244.2.0/24")), &rogue).Build()
+	dir := t.TempDir()
+	a, err := agent.New(agent.Config{NodeName: "n1", ClusterCIDRs: []string{"10.244.0.0/16"}, CNIConfDir: dir, StateFile: filepath.Join(dir, "state")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := events.NewFakeRecorder(10)
+	r := &agent.Reconciler{Client: c, Agent: a, Recorder: rec}
+	before := refusalCount(t, agent.RefusedDefaultRoute)
+	for range 3 {
+		if _, err := r.Reconcile(t.Context(), ctrl.Request{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantEvents(t, rec, "Normal ClusterCIDRs", "Warning PodCIDRRefused refused pod CIDR 0.0.0.0/0 of node rogue: a default route")
+	if got := refusalCount(t, agent.RefusedDefaultRoute) - before; got != 1 {
+		t.Errorf("refusal counter rose by %v, want 1", got)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
+// refusalCount reads plinth_network_peer_refusals_total{reason}.
+func refusalCount(t *testing.T, reason string) float64 {
+	t.Helper()
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "plinth_network_peer_refusals_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == reason {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -29,14 +29,15 @@ import (
 )
 
 // syncRoutes programs routes to every peer's pod CIDRs and removes the
-// agent's routes to nodes that are gone.
-func (a *Agent) syncRoutes(ctx context.Context, self nodeInfo, peers []nodeInfo) error {
+// agent's routes to nodes that are gone. It returns the peers reached
+// through VXLAN.
+func (a *Agent) syncRoutes(ctx context.Context, self nodeInfo, peers []nodeInfo) ([]nodeInfo, error) {
 	var desired []*netlink.Route
 	var tunnelled []nodeInfo
 	for _, p := range peers {
 		direct, err := a.direct(p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !direct {
 			tunnelled = append(tunnelled, p)
@@ -54,9 +55,9 @@ func (a *Agent) syncRoutes(ctx context.Context, self nodeInfo, peers []nodeInfo)
 	log.FromContext(ctx).V(1).Info("routing peers", "direct", len(peers)-len(tunnelled), "vxlan", len(tunnelled))
 	vxlanRoutes, err := a.syncVXLAN(self, tunnelled)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return replaceRoutes(append(desired, vxlanRoutes...))
+	return tunnelled, replaceRoutes(append(desired, vxlanRoutes...))
 }
 
 // direct decides whether a peer is reached via host-gw.

@@ -21,6 +21,9 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
 // Reasons of the Events the agent records on its Node.
@@ -33,7 +36,21 @@ const (
 	// ReasonClusterCIDRs: where the cluster CIDRs come from, when that
 	// changes.
 	ReasonClusterCIDRs = "ClusterCIDRs"
+	// ReasonPeerRefused, on a peer's Node: the agent refuses one of its
+	// pod CIDRs or its address and routes nothing there for it.
+	ReasonPeerRefused = "PodCIDRRefused"
 )
+
+// peerRefusals counts the peers' pod CIDRs and addresses refused, each once
+// while it stays refused.
+var peerRefusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Namespace: "plinth", Subsystem: "network", Name: "peer_refusals_total",
+	Help: "Peer Node pod CIDRs and addresses the node agent refused to route, by reason.",
+}, []string{"reason"})
+
+func init() {
+	metrics.Registry.MustRegister(peerRefusals)
+}
 
 var (
 	errNotSynced  = errors.New("the pod network has not been programmed yet")
@@ -48,6 +65,25 @@ type status struct {
 	err    error
 	source CIDRSource
 	cidrs  string
+	// refused are the keys of the refusals reported.
+	refused map[string]bool
+}
+
+// newRefusals records the current refusals and returns those not reported
+// yet; one that ends and comes back is new again.
+func (s *status) newRefusals(refusals []refusal) []refusal {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var fresh []refusal
+	current := make(map[string]bool, len(refusals))
+	for _, r := range refusals {
+		current[r.key()] = true
+		if !s.refused[r.key()] {
+			fresh = append(fresh, r)
+		}
+	}
+	s.refused = current
+	return fresh
 }
 
 // set records the network's state, nil for programmed, and reports

@@ -61,9 +61,26 @@ type NetConf struct {
 	DataDir string `json:"dataDir,omitempty"`
 	// AgentStateFile is the node agent's readiness file checked by STATUS.
 	AgentStateFile string `json:"agentStateFile,omitempty"`
+	// RuntimeConfig holds what the runtime fills in for the capabilities
+	// the conflist declares.
+	RuntimeConfig RuntimeConfig `json:"runtimeConfig,omitempty"`
 
 	// ParsedRanges are the validated Ranges, filled in by Parse.
 	ParsedRanges []netip.Prefix `json:"-"`
+}
+
+// RuntimeConfig is the runtime's part of the configuration.
+type RuntimeConfig struct {
+	// PortMappings are the pod's hostPorts (capability portMappings).
+	PortMappings []PortMapping `json:"portMappings,omitempty"`
+}
+
+// PortMapping maps a port of the node to a port of the pod.
+type PortMapping struct {
+	HostPort      int    `json:"hostPort"`
+	ContainerPort int    `json:"containerPort"`
+	Protocol      string `json:"protocol,omitempty"`
+	HostIP        string `json:"hostIP,omitempty"`
 }
 
 // FieldError is a configuration error that names the offending JSON field.

@@ -27,6 +27,7 @@ import (
 	current "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/plugins/pkg/ip"
 	"github.com/containernetworking/plugins/pkg/ns"
+	"golang.org/x/sys/unix"
 
 	"github.com/plinth-dev/plinth/cni-plugin/config"
 	"github.com/plinth-dev/plinth/cni-plugin/ipam"
@@ -43,6 +44,9 @@ func (p *Plugin) Add(args *skel.CmdArgs) error {
 		return err
 	}
 	defer netns.Close()
+	if err := refuseOwnNetNS(netns); err != nil {
+		return err
+	}
 	if err := ensureNoInterface(netns, args.IfName); err != nil {
 		return err
 	}
@@ -60,6 +64,10 @@ func (p *Plugin) Add(args *skel.CmdArgs) error {
 		p.rollback(store, key)
 		return err
 	}
+	if err := mapHostPorts(conf, key, alloc.IPs); err != nil {
+		p.rollback(store, key)
+		return err
+	}
 	if err := types.PrintResult(result, conf.CNIVersion); err != nil {
 		return types.NewError(types.ErrIOFailure, "failed to print result", err.Error())
 	}
@@ -72,6 +80,43 @@ func openNetNS(path string) (ns.NetNS, error) {
 		return nil, types.NewError(types.ErrInvalidNetNS, fmt.Sprintf("failed to open netns %q", path), err.Error())
 	}
 	return netns, nil
+}
+
+// refuseOwnNetNS fails when CNI_NETNS names the network namespace the
+// plugin runs in (the host's, for a runtime), compared by device and inode
+// so that any path to it counts. It runs before ADD changes anything: skel
+// makes the same check only after ADD returns, when the pod's interface,
+// addresses and default route would already have replaced the host's.
+// The code is the spec's 4 (invalid CNI_NETNS), naming the variable; skel's
+// own check uses libcni's 8, which the spec's table does not list.
+func refuseOwnNetNS(netns ns.NetNS) error {
+	own, err := ns.GetCurrentNS()
+	if err != nil {
+		return types.NewError(types.ErrInternal, "failed to open the plugin's network namespace", err.Error())
+	}
+	defer own.Close()
+	same, err := sameFile(own.Fd(), netns.Fd())
+	if err != nil {
+		return types.NewError(types.ErrInternal, "failed to compare network namespaces", err.Error())
+	}
+	if same {
+		return types.NewError(types.ErrInvalidEnvironmentVariables,
+			"CNI_NETNS is the plugin's own network namespace", netns.Path())
+	}
+	return nil
+}
+
+// sameFile reports whether two open files are the same inode of the same
+// device.
+func sameFile(a, b uintptr) (bool, error) {
+	var sa, sb unix.Stat_t
+	if err := unix.Fstat(int(a), &sa); err != nil {
+		return false, fmt.Errorf("failed to stat: %w", err)
+	}
+	if err := unix.Fstat(int(b), &sb); err != nil {
+		return false, fmt.Errorf("failed to stat: %w", err)
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino, nil
 }
 
 // ensureNoInterface fails when the container already has ifName, as the
@@ -133,7 +178,7 @@ func attach(conf *config.NetConf, args *skel.CmdArgs, netns ns.NetNS, key ipam.K
 	if err != nil {
 		return nil, types.NewError(types.ErrInternal, "failed to set up the pod interface", err.Error())
 	}
-	if err := configureHost(hostName, alloc.IPs, podIf.HardwareAddr); err != nil {
+	if err := configureHost(hostName, hostVethAlias(conf.Name), alloc.IPs, podIf.HardwareAddr); err != nil {
 		return nil, types.NewError(types.ErrInternal, "failed to set up the host interface", err.Error())
 	}
 	return buildResult(conf, netns.Path(), hostIf, podIf, alloc.IPs), nil

@@ -35,6 +35,9 @@ func (p *Plugin) Del(args *skel.CmdArgs) error {
 		return err
 	}
 	key := keyOf(args)
+	if err := unmapHostPorts(conf, key); err != nil {
+		return err
+	}
 	// The interface goes first: a host route must never outlive its address.
 	if err := deleteLink(hostVethNameForKey(key)); err != nil {
 		return types.NewError(types.ErrInternal, "failed to delete host veth", err.Error())

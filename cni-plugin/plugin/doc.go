@@ -26,7 +26,10 @@ limitations under the License.
 // the host resolves the pod address the same way, so no ARP, NDP or proxy
 // ARP is involved and no address is spent on a gateway. The host end's name
 // is derived from the attachment (container ID, ifname), which lets DEL and
-// GC find it without the pod's network namespace. ADD records the pod that
+// GC find it without the pod's network namespace; its alias names the
+// network ("plinth-cni/<network>"), so that GC of one plinth-cni network
+// never removes another's veths. ADD refuses, before it changes anything,
+// a CNI_NETNS that is the plugin's own network namespace (code 4). ADD records the pod that
 // CNI_ARGS names (K8S_POD_NAMESPACE, K8S_POD_NAME, K8S_POD_UID) with the
 // reservation, for the node agent's sweep of attachments nobody deleted.
 //

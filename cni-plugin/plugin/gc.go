@@ -29,8 +29,12 @@ import (
 )
 
 // GC releases every attachment of this network that the runtime does not
-// list in cni.dev/valid-attachments, then removes host veths that belong to
-// no allocation (left by an ADD that was killed). It keeps going past errors.
+// list in cni.dev/valid-attachments, then removes this network's host veths
+// that belong to no allocation (left by an ADD that was killed). It keeps
+// going past errors. Everything it touches is this network's: the IPAM store
+// is the network's own, and a host veth counts as the network's only when
+// its alias names the network (see hostVethAlias), so GC of one plinth-cni
+// network never removes another's interfaces.
 func (p *Plugin) GC(args *skel.CmdArgs) error {
 	conf, err := loadConf(args.StdinData)
 	if err != nil {
@@ -50,18 +54,19 @@ func (p *Plugin) GC(args *skel.CmdArgs) error {
 	for _, a := range released {
 		p.Log.Info("released stale attachment", "id", a.ID, "ips", a.IPs)
 	}
-	sweepErr := p.sweepOrphanVeths(store)
-	if err := errors.Join(gcErr, sweepErr); err != nil {
+	sweepErr := p.sweepOrphanVeths(store, hostVethAlias(conf.Name))
+	if err := errors.Join(gcErr, sweepErr, collectHostPorts(store)); err != nil {
 		return types.NewError(types.ErrInternal, "failed to collect garbage", err.Error())
 	}
 	return nil
 }
 
-// sweepOrphanVeths deletes host veths whose allocation no longer exists.
-// Allocation always precedes veth creation and release follows deletion, and
-// the sweep holds the store lock so no ADD can allocate meanwhile: a veth
-// without an allocation is garbage, never a pod being set up.
-func (p *Plugin) sweepOrphanVeths(store *ipam.Store) error {
+// sweepOrphanVeths deletes the network's host veths (those whose alias is
+// alias) that no allocation of store owns. It holds the store's lock, so no
+// concurrent ADD can create a veth between the listing and the deletion.
+// A plx veth without that alias, another network's or one made before
+// veths carried aliases, is left alone: it cannot be proved to be ours.
+func (p *Plugin) sweepOrphanVeths(store *ipam.Store, alias string) error {
 	err := store.Inspect(func(allocs []ipam.Allocation) error {
 		owned := make(map[string]bool, len(allocs))
 		for _, a := range allocs {
@@ -74,7 +79,7 @@ func (p *Plugin) sweepOrphanVeths(store *ipam.Store) error {
 		var errs []error
 		for _, l := range links {
 			name := l.Attrs().Name
-			if l.Type() != "veth" || !strings.HasPrefix(name, HostVethPrefix) || owned[name] {
+			if l.Type() != "veth" || !strings.HasPrefix(name, HostVethPrefix) || owned[name] || l.Attrs().Alias != alias {
 				continue
 			}
 			p.Log.Info("deleting orphan host veth", "link", name)

@@ -150,12 +150,16 @@ func setNeighbour(linkIndex int, ip net.IP, mac net.HardwareAddr) error {
 	return nil
 }
 
-// configureHost runs in the host netns: a host route and a permanent
-// neighbour entry per pod address on the host end of the veth.
-func configureHost(hostName string, ips []netip.Addr, podMAC net.HardwareAddr) error {
+// configureHost runs in the host netns: the network's alias on the host
+// end of the veth, then a host route and a permanent neighbour entry per pod
+// address.
+func configureHost(hostName, alias string, ips []netip.Addr, podMAC net.HardwareAddr) error {
 	link, err := netlinksafe.LinkByName(hostName)
 	if err != nil {
 		return fmt.Errorf("failed to find %s: %w", hostName, err)
+	}
+	if err := netlink.LinkSetAlias(link, alias); err != nil {
+		return fmt.Errorf("failed to set the alias of %s: %w", hostName, err)
 	}
 	idx := link.Attrs().Index
 	for _, ip := range ips {

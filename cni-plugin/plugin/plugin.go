@@ -93,6 +93,13 @@ func hostVethName(id string) string {
 	return fmt.Sprintf("%s%s", HostVethPrefix, id[:12])
 }
 
+// hostVethAlias is the alias of the host veths of the network: it tells
+// whose a veth is, which its name, derived from the attachment alone, does
+// not.
+func hostVethAlias(network string) string {
+	return "plinth-cni/" + network
+}
+
 // DeleteHostVeth removes the host end of the veth pair of the allocation
 // with the given ID, and with it the pod end and the host routes to the
 // pod's addresses; a missing veth is not an error. It acts on the network

@@ -77,9 +77,13 @@ var registry = []Controller{
 	{Name: snapshotschedule.ControllerName, Enabled: true, Setup: func(mgr ctrl.Manager) error {
 		// Its SetupWithManager takes the client, the clock and the
 		// recorder from mgr.
-		return (&snapshotschedule.Reconciler{}).SetupWithManager(mgr)
+		return (&snapshotschedule.Reconciler{MinInterval: scheduleMinInterval}).SetupWithManager(mgr)
 	}},
 }
+
+// scheduleMinInterval is the SnapshotSchedule controller's minimum interval
+// between runs, set by --snapshotschedule-min-interval.
+var scheduleMinInterval = snapshotschedule.DefaultMinInterval
 
 // recorder returns the event recorder of the controller named name.
 func recorder(mgr ctrl.Manager, name string) events.EventRecorder {
@@ -93,12 +97,15 @@ func DefaultControllers() []Controller {
 }
 
 // BindFlags adds an --enable-<name> flag for each controller, bound to its
-// Enabled field.
+// Enabled field, and the flags that tune the controllers
+// (--snapshotschedule-min-interval).
 func BindFlags(fs *flag.FlagSet, controllers []Controller) {
 	for i := range controllers {
 		c := &controllers[i]
 		fs.BoolVar(&c.Enabled, "enable-"+c.Name, c.Enabled, fmt.Sprintf("Run the %s controller.", c.Name))
 	}
+	fs.DurationVar(&scheduleMinInterval, "snapshotschedule-min-interval", snapshotschedule.DefaultMinInterval,
+		"Shortest time between two runs of a SnapshotSchedule; schedules that fire more often are refused.")
 }
 
 // SetupWithManager registers the enabled controllers with mgr.

@@ -25,10 +25,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-dev/plinth/controllers/node/capacity"
 	"github.com/plinth-dev/plinth/controllers/node/expansion"
 	"github.com/plinth-dev/plinth/controllers/node/nodedeps"
+	"github.com/plinth-dev/plinth/controllers/node/orphans"
 	"github.com/plinth-dev/plinth/controllers/node/provisioning"
 	"github.com/plinth-dev/plinth/controllers/node/snapshotcontent"
 	"github.com/plinth-dev/plinth/controllers/node/storagepool"
@@ -54,6 +56,24 @@ type Options struct {
 	// Pool is the node's pool, which its StoragePool describes; nil for a
 	// node given another backend, which has no pool to describe.
 	Pool *Pool
+	// Orphans configures the orphan sweep; nil leaves it out.
+	Orphans *Orphans
+}
+
+// Orphans configures the node's orphan sweep (package
+// controllers/node/orphans).
+type Orphans struct {
+	// Node is the driver's node service, which unpublishes orphaned inline
+	// volumes.
+	Node csi.NodeClient
+	// Reader lists the node's pods from the API server.
+	Reader client.Reader
+	// KubeletDir is the kubelet's root directory, whose pods directory
+	// shows the inline volumes kubelet published; empty skips them.
+	KubeletDir string
+	// Interval and Grace are the sweep's period and the time a volume
+	// must stay unreferenced; zero means the package's defaults.
+	Interval, Grace time.Duration
 }
 
 // Pool is the node's pool backend as its StoragePool describes it.
@@ -74,9 +94,9 @@ type reconciler interface {
 }
 
 // SetupWithManager registers the node's reconcilers with mgr: the
-// provisioner and the deleter, the snapshot content reconciler, the
-// resizer, the StoragePool reconciler of a pool backend and the capacity
-// publisher. Where the snapshot.storage.k8s.io CRDs are not served, the
+// provisioner and the deleter, the orphan sweep, the snapshot content
+// reconciler, the resizer, the StoragePool reconciler of a pool backend and
+// the capacity publisher. Where the snapshot.storage.k8s.io CRDs are not served, the
 // snapshot content reconciler and the snapshot watches are left out.
 func SetupWithManager(mgr ctrl.Manager, deps nodedeps.Deps, opts Options) error {
 	snapshots, err := snapshotAPIInstalled(mgr.GetRESTMapper())
@@ -93,12 +113,19 @@ func SetupWithManager(mgr ctrl.Manager, deps nodedeps.Deps, opts Options) error 
 
 // reconcilers builds the node's reconcilers, in the order they are set up.
 func reconcilers(mgr ctrl.Manager, deps nodedeps.Deps, opts Options, snapshots bool) []reconciler {
+	ledger := &orphans.Ledger{}
 	rs := []reconciler{
 		&provisioning.Provisioner{
 			Deps: deps, Reader: mgr.GetAPIReader(), Topology: opts.Topology,
-			Workers: opts.Workers, WatchSnapshots: snapshots,
+			Workers: opts.Workers, WatchSnapshots: snapshots, Abandoned: ledger,
 		},
 		&provisioning.Deleter{Deps: deps, Workers: opts.Workers},
+	}
+	if o := opts.Orphans; o != nil {
+		rs = append(rs, &orphans.Sweeper{
+			Deps: deps, Reader: o.Reader, Node: o.Node, KubeletDir: o.KubeletDir,
+			Interval: o.Interval, Grace: o.Grace, Ledger: ledger,
+		})
 	}
 	if snapshots {
 		rs = append(rs, &snapshotcontent.Reconciler{Deps: deps, Workers: opts.Workers})

@@ -85,9 +85,19 @@ func (s *ControllerServer) CreateVolume(ctx context.Context, req *csi.CreateVolu
 	return &csi.CreateVolumeResponse{Volume: &csi.Volume{
 		VolumeId:           string(vol.ID),
 		CapacityBytes:      vol.CapacityBytes,
+		VolumeContext:      volumeContext(req.GetParameters()),
 		ContentSource:      req.GetVolumeContentSource(),
 		AccessibleTopology: []*csi.Topology{{Segments: seg}},
 	}}, nil
+}
+
+// volumeContext is what NodeStageVolume needs to know of the class's
+// parameters: only ParamAllowSuidAndDevices, when set.
+func volumeContext(params map[string]string) map[string]string {
+	if v, ok := params[ParamAllowSuidAndDevices]; ok {
+		return map[string]string{ParamAllowSuidAndDevices: v}
+	}
+	return nil
 }
 
 // volumeRequest validates req and turns it into a backend request.
@@ -99,6 +109,13 @@ func (s *ControllerServer) volumeRequest(ctx context.Context, req *csi.CreateVol
 		return backend.VolumeRequest{}, status.Errorf(codes.InvalidArgument, "name %q has the form of kubelet's inline ephemeral volume IDs, which the driver reserves for them", req.GetName())
 	}
 	if err := checkCapabilities("volume_capabilities", req.GetVolumeCapabilities()); err != nil {
+		return backend.VolumeRequest{}, err
+	}
+	suidDev, err := allowSuidAndDevices(req.GetParameters())
+	if err != nil {
+		return backend.VolumeRequest{}, err
+	}
+	if err := s.d.checkCapabilitiesMountFlags("volume_capabilities", req.GetVolumeCapabilities(), suidDev); err != nil {
 		return backend.VolumeRequest{}, err
 	}
 	if len(req.GetMutableParameters()) > 0 {
@@ -133,10 +150,12 @@ func (s *ControllerServer) volumeRequest(ctx context.Context, req *csi.CreateVol
 // driver, not storage parameters, so the backend never sees them.
 const coMetadataPrefix = "csi.storage.k8s.io/"
 
+// backendParameters are the parameters meant for the backend: neither the
+// CO's nor the driver's own.
 func backendParameters(params map[string]string) map[string]string {
 	out := make(map[string]string, len(params))
 	for k, v := range params {
-		if !strings.HasPrefix(k, coMetadataPrefix) {
+		if !strings.HasPrefix(k, coMetadataPrefix) && k != ParamAllowSuidAndDevices {
 			out[k] = v
 		}
 	}
@@ -252,12 +271,15 @@ func deleteLocked[ID ~string](ctx context.Context, d *Driver, id ID, del func(co
 
 // ValidateVolumeCapabilities confirms capabilities the driver can serve for an existing volume.
 func (s *ControllerServer) ValidateVolumeCapabilities(ctx context.Context, req *csi.ValidateVolumeCapabilitiesRequest) (*csi.ValidateVolumeCapabilitiesResponse, error) {
-	id, err := parseVolumeID("volume_id", req.GetVolumeId())
-	if err != nil {
+	if err := required("volume_id", req.GetVolumeId()); err != nil {
 		return nil, err
 	}
 	if len(req.GetVolumeCapabilities()) == 0 {
 		return nil, status.Error(codes.InvalidArgument, "volume_capabilities is required")
+	}
+	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
+		return nil, err
 	}
 	if _, err := s.d.backend.GetVolume(ctx, id); err != nil {
 		return nil, toStatus(err)
@@ -266,6 +288,13 @@ func (s *ControllerServer) ValidateVolumeCapabilities(ctx context.Context, req *
 		if err := checkCapability(c); err != nil {
 			return &csi.ValidateVolumeCapabilitiesResponse{Message: status.Errorf(codes.InvalidArgument, "volume_capabilities[%d]: %v", i, err).Error()}, nil
 		}
+	}
+	suidDev, err := allowSuidAndDevices(req.GetVolumeContext())
+	if err == nil {
+		err = s.d.checkCapabilitiesMountFlags("volume_capabilities", req.GetVolumeCapabilities(), suidDev)
+	}
+	if err != nil {
+		return &csi.ValidateVolumeCapabilitiesResponse{Message: err.Error()}, nil
 	}
 	return &csi.ValidateVolumeCapabilitiesResponse{Confirmed: &csi.ValidateVolumeCapabilitiesResponse_Confirmed{
 		VolumeContext:      req.GetVolumeContext(),
@@ -401,25 +430,42 @@ func (s *ControllerServer) GetCapacity(ctx context.Context, req *csi.GetCapacity
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	floor := max(c.MinimumVolumeBytes, s.d.sizeFloor(req.GetVolumeCapabilities()))
 	return &csi.GetCapacityResponse{
-		AvailableCapacity: c.AvailableBytes,
-		MaximumVolumeSize: wrapInt64(c.MaximumVolumeBytes),
-		MinimumVolumeSize: wrapInt64(max(c.MinimumVolumeBytes, s.d.sizeFloor(req.GetVolumeCapabilities()))),
+		AvailableCapacity: creatable(c.AvailableBytes, floor),
+		MaximumVolumeSize: wrapInt64(creatable(c.MaximumVolumeBytes, floor)),
+		MinimumVolumeSize: wrapInt64(floor),
 	}, nil
+}
+
+// creatable turns the backend's free bytes into a capacity every request
+// within which CreateVolume accepts: whole MiB, as volumes are rounded up to
+// them, and none at all below the smallest volume of the capabilities (a
+// 100Mi claim for XFS is a 300 MiB volume), so that the scheduler does not
+// send claims to a node that would refuse them.
+func creatable(bytes, floor int64) int64 {
+	bytes -= bytes % sizeAlignment
+	if bytes < floor {
+		return 0
+	}
+	return bytes
 }
 
 // ControllerExpandVolume grows the volume. A filesystem volume asks for node
 // expansion: NodeExpandVolume grows a mounted filesystem, and NodeStageVolume
 // grows one that was unstaged (or could not grow while mounted).
 func (s *ControllerServer) ControllerExpandVolume(ctx context.Context, req *csi.ControllerExpandVolumeRequest) (*csi.ControllerExpandVolumeResponse, error) {
-	id, err := parseVolumeID("volume_id", req.GetVolumeId())
-	if err != nil {
+	if err := required("volume_id", req.GetVolumeId()); err != nil {
 		return nil, err
 	}
 	if req.GetCapacityRange() == nil {
 		return nil, status.Error(codes.InvalidArgument, "capacity_range is required")
 	}
 	size, err := volumeSize(req.GetCapacityRange(), sizeAlignment)
+	if err != nil {
+		return nil, err
+	}
+	id, err := parseVolumeID("volume_id", req.GetVolumeId())
 	if err != nil {
 		return nil, err
 	}
@@ -466,18 +512,19 @@ func (s *ControllerServer) CreateSnapshot(ctx context.Context, req *csi.CreateSn
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	return &csi.CreateSnapshotResponse{Snapshot: csiSnapshot(snap, seg)}, nil
+	return &csi.CreateSnapshotResponse{Snapshot: csiSnapshot(snap)}, nil
 }
 
-// csiSnapshot describes a snapshot, which is usable only on this node.
-func csiSnapshot(s backend.Snapshot, seg map[string]string) *csi.Snapshot {
+// csiSnapshot describes a snapshot. It is usable only on this node, which
+// the driver does not report: Snapshot.accessible_topology belongs to the
+// SNAPSHOT_ACCESSIBILITY_CONSTRAINTS capability, which it does not advertise.
+func csiSnapshot(s backend.Snapshot) *csi.Snapshot {
 	return &csi.Snapshot{
-		SnapshotId:         string(s.ID),
-		SourceVolumeId:     string(s.SourceVolume),
-		SizeBytes:          s.SizeBytes,
-		CreationTime:       timestamppb.New(s.CreatedAt),
-		ReadyToUse:         true,
-		AccessibleTopology: []*csi.Topology{{Segments: seg}},
+		SnapshotId:     string(s.ID),
+		SourceVolumeId: string(s.SourceVolume),
+		SizeBytes:      s.SizeBytes,
+		CreationTime:   timestamppb.New(s.CreatedAt),
+		ReadyToUse:     true,
 	}
 }
 
@@ -503,11 +550,7 @@ func (s *ControllerServer) GetSnapshot(ctx context.Context, req *csi.GetSnapshot
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	seg, err := s.d.segments(ctx)
-	if err != nil {
-		return nil, status.Error(codes.Unavailable, err.Error())
-	}
-	return &csi.GetSnapshotResponse{Snapshot: csiSnapshot(snap, seg)}, nil
+	return &csi.GetSnapshotResponse{Snapshot: csiSnapshot(snap)}, nil
 }
 
 // ListSnapshots pages through the snapshots matching the optional filters;
@@ -522,13 +565,9 @@ func (s *ControllerServer) ListSnapshots(ctx context.Context, req *csi.ListSnaps
 	if err != nil {
 		return nil, err
 	}
-	seg, err := s.d.segments(ctx)
-	if err != nil {
-		return nil, status.Error(codes.Unavailable, err.Error())
-	}
 	entries := make([]*csi.ListSnapshotsResponse_Entry, 0, len(page))
 	for _, snap := range page {
-		entries = append(entries, &csi.ListSnapshotsResponse_Entry{Snapshot: csiSnapshot(snap, seg)})
+		entries = append(entries, &csi.ListSnapshotsResponse_Entry{Snapshot: csiSnapshot(snap)})
 	}
 	return &csi.ListSnapshotsResponse{Entries: entries, NextToken: next}, nil
 }

@@ -20,6 +20,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -48,6 +49,11 @@ func listTree(t *testing.T, dir string) []string {
 	return paths
 }
 
+// TestMalformedIDsNeverReachTheDisk: an ID not in the driver's format names
+// no volume or snapshot the driver could have made. Every call answers as
+// for a missing object (NotFound, or success for deletions) and leaves the
+// disk as it was, whatever the ID tries (path traversal, an absolute path,
+// the IDs csi-sanity's default generator makes).
 func TestMalformedIDsNeverReachTheDisk(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -56,68 +62,102 @@ func TestMalformedIDsNeverReachTheDisk(t *testing.T) {
 	if err := os.WriteFile(canary, []byte("keep"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	before := listTree(t, dir)
-	staging, target := filepath.Join(dir, "staging"), filepath.Join(dir, "target")
-	for _, bad := range []string{"../canary", "vol-../../../canary", "/etc/passwd", "vol-0123456789abcdef0123456789abcdeF"} {
-		for name, tc := range map[string]struct {
-			call func() error
-			want codes.Code
-		}{
-			"DeleteVolume is a no-op": {func() error {
-				_, err := h.Controller.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: bad})
-				return err
-			}, codes.OK},
-			"DeleteSnapshot is a no-op": {func() error {
-				_, err := h.Controller.DeleteSnapshot(ctx, &csi.DeleteSnapshotRequest{SnapshotId: bad})
-				return err
-			}, codes.OK},
-			"content source is not found": {func() error {
-				_, err := h.Controller.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "v", VolumeCapabilities: []*csi.VolumeCapability{drivertest.MountCapability},
-					VolumeContentSource: drivertest.VolumeSource(bad)})
-				return err
-			}, codes.NotFound},
-			"ControllerGetVolume": {func() error {
-				_, err := h.Controller.ControllerGetVolume(ctx, &csi.ControllerGetVolumeRequest{VolumeId: bad})
-				return err
-			}, codes.InvalidArgument},
-			"ControllerExpandVolume": {func() error {
-				_, err := h.Controller.ControllerExpandVolume(ctx, &csi.ControllerExpandVolumeRequest{VolumeId: bad, CapacityRange: &csi.CapacityRange{RequiredBytes: 1 << 30}})
-				return err
-			}, codes.InvalidArgument},
-			"CreateSnapshot source": {func() error {
-				_, err := h.Controller.CreateSnapshot(ctx, &csi.CreateSnapshotRequest{Name: "s", SourceVolumeId: bad})
-				return err
-			}, codes.InvalidArgument},
-			"GetSnapshot": {func() error {
-				_, err := h.Controller.GetSnapshot(ctx, &csi.GetSnapshotRequest{SnapshotId: bad})
-				return err
-			}, codes.InvalidArgument},
-			"NodeStageVolume": {func() error {
-				_, err := h.Node.NodeStageVolume(ctx, &csi.NodeStageVolumeRequest{VolumeId: bad, StagingTargetPath: staging, VolumeCapability: drivertest.MountCapability})
-				return err
-			}, codes.InvalidArgument},
-			"NodePublishVolume": {func() error {
-				_, err := h.Node.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{VolumeId: bad, StagingTargetPath: staging, TargetPath: target, VolumeCapability: drivertest.MountCapability})
-				return err
-			}, codes.InvalidArgument},
-			"NodeUnpublishVolume": {func() error {
-				_, err := h.Node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: bad, TargetPath: target})
-				return err
-			}, codes.InvalidArgument},
-			"NodeUnstageVolume": {func() error {
-				_, err := h.Node.NodeUnstageVolume(ctx, &csi.NodeUnstageVolumeRequest{VolumeId: bad, StagingTargetPath: staging})
-				return err
-			}, codes.InvalidArgument},
-		} {
+	staging, target := filepath.Join(h.Dir, "staging"), filepath.Join(h.Dir, "target")
+	for _, d := range []string{staging, target} {
+		if err := os.Mkdir(d, 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := slices.Concat(listTree(t, dir), listTree(t, h.Dir))
+	for _, bad := range []string{"../canary", "vol-../../../canary", "/etc/passwd", "vol-0123456789abcdef0123456789abcdeF", "fake-vol-id-0123456789", "fake-vol-id"} {
+		for name, tc := range malformedIDCalls(h, bad, staging, target) {
 			t.Run(bad+"/"+name, func(t *testing.T) {
-				if got := code(tc.call()); got != tc.want {
+				if got := code(tc.call(ctx)); got != tc.want {
 					t.Errorf("code = %v, want %v", got, tc.want)
 				}
 			})
 		}
 	}
-	if after := listTree(t, dir); len(after) != len(before) {
+	if after := slices.Concat(listTree(t, dir), listTree(t, h.Dir)); !slices.Equal(after, before) {
 		t.Errorf("the calls changed the disk: before %v, after %v", before, after)
+	}
+}
+
+type idCall struct {
+	call func(context.Context) error
+	want codes.Code
+}
+
+// malformedIDCalls are the calls TestMalformedIDsNeverReachTheDisk makes
+// with the ID bad, and the code each must return.
+func malformedIDCalls(h *harness, bad, staging, target string) map[string]idCall {
+	mount := drivertest.MountCapability
+	return map[string]idCall{
+		"DeleteVolume is a no-op": {func(ctx context.Context) error {
+			_, err := h.Controller.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: bad})
+			return err
+		}, codes.OK},
+		"DeleteSnapshot is a no-op": {func(ctx context.Context) error {
+			_, err := h.Controller.DeleteSnapshot(ctx, &csi.DeleteSnapshotRequest{SnapshotId: bad})
+			return err
+		}, codes.OK},
+		"content source": {func(ctx context.Context) error {
+			_, err := h.Controller.CreateVolume(ctx, &csi.CreateVolumeRequest{Name: "v", VolumeCapabilities: []*csi.VolumeCapability{mount},
+				VolumeContentSource: drivertest.VolumeSource(bad)})
+			return err
+		}, codes.NotFound},
+		"ControllerGetVolume": {func(ctx context.Context) error {
+			_, err := h.Controller.ControllerGetVolume(ctx, &csi.ControllerGetVolumeRequest{VolumeId: bad})
+			return err
+		}, codes.NotFound},
+		"ValidateVolumeCapabilities": {func(ctx context.Context) error {
+			_, err := h.Controller.ValidateVolumeCapabilities(ctx, &csi.ValidateVolumeCapabilitiesRequest{VolumeId: bad, VolumeCapabilities: []*csi.VolumeCapability{mount}})
+			return err
+		}, codes.NotFound},
+		"ValidateVolumeCapabilities without capabilities": {func(ctx context.Context) error {
+			_, err := h.Controller.ValidateVolumeCapabilities(ctx, &csi.ValidateVolumeCapabilitiesRequest{VolumeId: bad})
+			return err
+		}, codes.InvalidArgument},
+		"ControllerExpandVolume": {func(ctx context.Context) error {
+			_, err := h.Controller.ControllerExpandVolume(ctx, &csi.ControllerExpandVolumeRequest{VolumeId: bad, CapacityRange: &csi.CapacityRange{RequiredBytes: 1 << 30}})
+			return err
+		}, codes.NotFound},
+		"CreateSnapshot source": {func(ctx context.Context) error {
+			_, err := h.Controller.CreateSnapshot(ctx, &csi.CreateSnapshotRequest{Name: "s", SourceVolumeId: bad})
+			return err
+		}, codes.NotFound},
+		"GetSnapshot": {func(ctx context.Context) error {
+			_, err := h.Controller.GetSnapshot(ctx, &csi.GetSnapshotRequest{SnapshotId: bad})
+			return err
+		}, codes.NotFound},
+		"NodeStageVolume": {func(ctx context.Context) error {
+			_, err := h.Node.NodeStageVolume(ctx, &csi.NodeStageVolumeRequest{VolumeId: bad, StagingTargetPath: staging, VolumeCapability: mount})
+			return err
+		}, codes.NotFound},
+		"NodeStageVolume without a staging path": {func(ctx context.Context) error {
+			_, err := h.Node.NodeStageVolume(ctx, &csi.NodeStageVolumeRequest{VolumeId: bad, VolumeCapability: mount})
+			return err
+		}, codes.InvalidArgument},
+		"NodePublishVolume": {func(ctx context.Context) error {
+			_, err := h.Node.NodePublishVolume(ctx, &csi.NodePublishVolumeRequest{VolumeId: bad, StagingTargetPath: staging, TargetPath: target, VolumeCapability: mount})
+			return err
+		}, codes.NotFound},
+		"NodeUnpublishVolume": {func(ctx context.Context) error {
+			_, err := h.Node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: bad, TargetPath: target})
+			return err
+		}, codes.NotFound},
+		"NodeUnstageVolume": {func(ctx context.Context) error {
+			_, err := h.Node.NodeUnstageVolume(ctx, &csi.NodeUnstageVolumeRequest{VolumeId: bad, StagingTargetPath: staging})
+			return err
+		}, codes.NotFound},
+		"NodeGetVolumeStats": {func(ctx context.Context) error {
+			_, err := h.Node.NodeGetVolumeStats(ctx, &csi.NodeGetVolumeStatsRequest{VolumeId: bad, VolumePath: target})
+			return err
+		}, codes.NotFound},
+		"NodeExpandVolume": {func(ctx context.Context) error {
+			_, err := h.Node.NodeExpandVolume(ctx, &csi.NodeExpandVolumeRequest{VolumeId: bad, VolumePath: target})
+			return err
+		}, codes.NotFound},
 	}
 }
 
@@ -179,8 +219,10 @@ func TestCreateVolumeIsIdempotentByNameAndHonoursItsArguments(t *testing.T) {
 	}
 }
 
-// TestSnapshotTopologyIsTheNodes checks what csi-sanity cannot (see
-// upstreamBug): a snapshot is usable exactly where NodeGetInfo says the node is.
+// TestSnapshotTopologyIsTheNodes: a snapshot is cut only where a request's
+// requisite topology contains the node (accessibility requirements are
+// honoured even though the driver does not advertise them), and it reports
+// no other topology than the node's.
 func TestSnapshotTopologyIsTheNodes(t *testing.T) {
 	ctx := context.Background()
 	h := serve(t, t.TempDir(), testpool.Ext4)

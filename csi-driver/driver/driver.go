@@ -17,7 +17,10 @@ limitations under the License.
 package driver
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
+	"path/filepath"
 
 	"github.com/go-logr/logr"
 	"k8s.io/mount-utils"
@@ -29,6 +32,9 @@ import (
 
 // DefaultName is the CSI driver name Plinth registers.
 const DefaultName = wellknown.DriverName
+
+// DefaultKubeletDir is the kubelet's default root directory.
+const DefaultKubeletDir = "/var/lib/kubelet"
 
 // Options configures a Driver.
 type Options struct {
@@ -46,6 +52,19 @@ type Options struct {
 	MaxVolumesPerNode int64
 	// DefaultFSType formats volumes whose capability names no filesystem; empty means ext4.
 	DefaultFSType string
+	// KubeletDir is the kubelet's root directory; node calls refuse staging,
+	// target and volume paths outside it. Empty means DefaultKubeletDir.
+	KubeletDir string
+	// AllowedMountOptions are mount options the driver otherwise refuses
+	// (see RefusedMountOptions) that the admin allows anyway.
+	AllowedMountOptions []string
+	// EphemeralMaxVolumeBytes is the largest inline ephemeral volume; zero
+	// means no limit beyond the pool's capacity.
+	EphemeralMaxVolumeBytes int64
+	// EphemeralMaxTotalBytes bounds the sum of the sizes of the inline
+	// ephemeral volumes of this node; zero means no limit beyond the pool's
+	// capacity.
+	EphemeralMaxTotalBytes int64
 	// Mounter formats and mounts; nil means the host's mount and mkfs tools.
 	Mounter *mount.SafeFormatAndMount
 	// Logger is the base logger; each call logs with the method name added.
@@ -64,6 +83,9 @@ type Driver struct {
 	resizer       *mount.ResizeFs
 	log           logr.Logger
 	locks         *keyLocks
+	kubeletDir    string
+	allowedMount  map[string]bool
+	ephemeral     ephemeralLimits
 }
 
 // New checks opts and returns a Driver.
@@ -85,6 +107,18 @@ func New(opts Options) (*Driver, error) {
 		mounter:       opts.Mounter,
 		log:           opts.Logger,
 		locks:         newKeyLocks(),
+		kubeletDir:    filepath.Clean(cmp.Or(opts.KubeletDir, DefaultKubeletDir)),
+		ephemeral:     ephemeralLimits{volumeBytes: opts.EphemeralMaxVolumeBytes, totalBytes: opts.EphemeralMaxTotalBytes},
+	}
+	if !filepath.IsAbs(d.kubeletDir) || d.kubeletDir == "/" {
+		return nil, fmt.Errorf("failed to create driver: kubelet directory %q must be an absolute path below /", opts.KubeletDir)
+	}
+	if d.ephemeral.volumeBytes < 0 || d.ephemeral.totalBytes < 0 {
+		return nil, errors.New("failed to create driver: inline ephemeral volume limits must not be negative")
+	}
+	var err error
+	if d.allowedMount, err = parseAllowedMountOptions(opts.AllowedMountOptions); err != nil {
+		return nil, fmt.Errorf("failed to create driver: %w", err)
 	}
 	if d.name == "" {
 		d.name = DefaultName

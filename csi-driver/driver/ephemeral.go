@@ -23,13 +23,13 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"github.com/go-logr/logr"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/mount-utils"
 
 	"github.com/plinth-dev/plinth/csi-driver/backend"
 	"github.com/plinth-dev/plinth/csi-driver/internal/mountinfo"
@@ -55,6 +55,19 @@ type ephemeralVolume struct {
 	nodeVolume
 	sizeBytes int64
 	fsType    string
+	// target is the cleaned target path.
+	target string
+}
+
+// ephemeralLimits bound the inline ephemeral volumes of a node; zero means
+// no limit beyond the pool's capacity.
+type ephemeralLimits struct {
+	// volumeBytes is the largest inline volume.
+	volumeBytes int64
+	// totalBytes is the largest sum of the sizes of the node's inline volumes.
+	totalBytes int64
+	// mu serialises the creations, which check totalBytes.
+	mu sync.Mutex
 }
 
 // isEphemeralHandle reports whether s has the form of kubelet's volume ID of
@@ -93,11 +106,15 @@ func (d *Driver) ephemeralRequest(req *csi.NodePublishVolumeRequest) (ephemeralV
 	if err != nil {
 		return ephemeralVolume{}, err
 	}
-	if err := checkPath("target_path", req.GetTargetPath()); err != nil {
+	target, err := d.confine("target_path", req.GetTargetPath())
+	if err != nil {
 		return ephemeralVolume{}, err
 	}
 	c := req.GetVolumeCapability()
 	if err := requiredCapability(c); err != nil {
+		return ephemeralVolume{}, err
+	}
+	if err := d.checkMountFlags("volume_capability", c, false); err != nil {
 		return ephemeralVolume{}, err
 	}
 	if c.GetBlock() != nil {
@@ -106,8 +123,12 @@ func (d *Driver) ephemeralRequest(req *csi.NodePublishVolumeRequest) (ephemeralV
 	if req.GetReadonly() || isReadOnlyMode(c) {
 		return ephemeralVolume{}, status.Error(codes.InvalidArgument, "readonly: an inline ephemeral volume starts empty, so it cannot be read-only")
 	}
-	vol := ephemeralVolume{nodeVolume: nv}
+	vol := ephemeralVolume{nodeVolume: nv, target: target}
 	vol.fsType, vol.sizeBytes, err = d.ephemeralAttributes(req.GetVolumeContext(), c)
+	if err == nil && d.ephemeral.volumeBytes > 0 && vol.sizeBytes > d.ephemeral.volumeBytes {
+		err = status.Errorf(codes.OutOfRange, "volume_context: %s of %d bytes exceeds the largest inline ephemeral volume of this node, %d bytes",
+			attrSize, vol.sizeBytes, d.ephemeral.volumeBytes)
+	}
 	return vol, err
 }
 
@@ -181,7 +202,7 @@ func (s *NodeServer) publishEphemeral(ctx context.Context, req *csi.NodePublishV
 	}
 	if err := s.mountEphemeral(ctx, vol, req); err != nil {
 		if created {
-			s.rollBackEphemeral(ctx, vol, req.GetTargetPath())
+			s.rollBackEphemeral(ctx, vol)
 		}
 		return nil, err
 	}
@@ -193,9 +214,14 @@ func (s *NodeServer) publishEphemeral(ctx context.Context, req *csi.NodePublishV
 // record that it is ephemeral and of which handle. An existing volume keeps
 // the size it was created with: the pod's attributes cannot change.
 func (s *NodeServer) ensureEphemeral(ctx context.Context, vol ephemeralVolume) (bool, error) {
+	s.d.ephemeral.mu.Lock()
+	defer s.d.ephemeral.mu.Unlock()
 	existing, err := s.d.backend.GetVolume(ctx, vol.id)
 	switch {
 	case errors.Is(err, backend.ErrNotFound):
+		if err := s.checkEphemeralTotal(ctx, vol.sizeBytes); err != nil {
+			return false, err
+		}
 		_, err := s.d.backend.CreateVolume(ctx, backend.VolumeRequest{ID: vol.id, Name: vol.handle, CapacityBytes: vol.sizeBytes})
 		if err != nil {
 			return false, toStatus(err)
@@ -211,6 +237,29 @@ func (s *NodeServer) ensureEphemeral(ctx context.Context, vol ephemeralVolume) (
 	}
 }
 
+// checkEphemeralTotal fails with ResourceExhausted when a new inline volume
+// of sizeBytes would take the node's inline volumes past their total.
+func (s *NodeServer) checkEphemeralTotal(ctx context.Context, sizeBytes int64) error {
+	if s.d.ephemeral.totalBytes == 0 {
+		return nil
+	}
+	vols, err := s.d.backend.ListVolumes(ctx)
+	if err != nil {
+		return toStatus(err)
+	}
+	total := sizeBytes
+	for _, v := range vols {
+		if isEphemeral(v) {
+			total += v.CapacityBytes
+		}
+	}
+	if total > s.d.ephemeral.totalBytes {
+		return status.Errorf(codes.ResourceExhausted, "inline ephemeral volumes of this node would take %d bytes, more than their limit of %d bytes",
+			total, s.d.ephemeral.totalBytes)
+	}
+	return nil
+}
+
 // mountEphemeral attaches the backing volume and mounts its filesystem,
 // formatted if blank, at the target path, which it creates.
 func (s *NodeServer) mountEphemeral(ctx context.Context, vol ephemeralVolume, req *csi.NodePublishVolumeRequest) error {
@@ -218,8 +267,8 @@ func (s *NodeServer) mountEphemeral(ctx context.Context, vol ephemeralVolume, re
 	if err != nil {
 		return toStatus(err)
 	}
-	target := req.GetTargetPath()
-	mounted, err := s.isMountPoint(target)
+	target := vol.target
+	mounted, err := s.mountedHere("target_path", target, device)
 	if err != nil {
 		return err
 	}
@@ -229,7 +278,7 @@ func (s *NodeServer) mountEphemeral(ctx context.Context, vol ephemeralVolume, re
 	if err := os.MkdirAll(target, 0o750); err != nil {
 		return status.Errorf(codes.Internal, "failed to create target_path: %v", err)
 	}
-	options := mountOptions(req.GetVolumeCapability(), vol.fsType)
+	options := mountOptions(req.GetVolumeCapability(), vol.fsType, false)
 	if err := s.d.mounter.FormatAndMount(device, target, vol.fsType, options); err != nil {
 		return status.Errorf(codes.Internal, "failed to format and mount %s at target_path: %v", device, err)
 	}
@@ -242,21 +291,16 @@ func (s *NodeServer) mountEphemeral(ctx context.Context, vol ephemeralVolume, re
 // would never unpublish it. The volume is deleted even when the target
 // cannot be cleaned up: deleteEphemeral checks the device's own mounts. A
 // failure is only logged: the caller reports the original error.
-func (s *NodeServer) rollBackEphemeral(ctx context.Context, vol ephemeralVolume, target string) {
+func (s *NodeServer) rollBackEphemeral(ctx context.Context, vol ephemeralVolume) {
 	ctx = context.WithoutCancel(ctx)
-	err := errors.Join(s.cleanupTarget(target), s.deleteEphemeral(ctx, vol.nodeVolume))
+	device, err := s.device(ctx, vol.id)
+	if err == nil {
+		err = s.clearTarget(vol.target, device)
+	}
+	err = errors.Join(err, s.deleteEphemeral(ctx, vol.nodeVolume))
 	if err != nil {
 		logr.FromContextOrDiscard(ctx).Error(err, "Failed to roll back ephemeral volume", "volumeID", vol.id, "handle", vol.handle)
 	}
-}
-
-// cleanupTarget unmounts and removes a target path; a missing one is fine.
-func (s *NodeServer) cleanupTarget(target string) error {
-	// CleanupMountPoint removes the path only once it is no longer a mount point.
-	if err := mount.CleanupMountPoint(target, s.d.mounter, true); err != nil {
-		return status.Errorf(codes.Internal, "failed to unmount target_path: %v", err)
-	}
-	return nil
 }
 
 // deleteEphemeral detaches and deletes the backing volume of the inline

@@ -33,6 +33,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/plinth-dev/plinth/csi-driver/backend"
+	"github.com/plinth-dev/plinth/csi-driver/driver"
 	"github.com/plinth-dev/plinth/csi-driver/internal/drivertest"
 	"github.com/plinth-dev/plinth/test/testpool"
 )
@@ -198,7 +199,7 @@ func TestEphemeralPublishResumesAfterACrash(t *testing.T) {
 				t.Cleanup(func() { _ = crashed.unpublishEphemeral(context.Background(), handle, target) })
 				crash(t, crashed, handle, target)
 
-				h := serve(t, crashed.poolDir, testpool.Ext4)
+				h := serveWith(t, crashed.poolDir, driver.Options{DefaultFSType: testpool.Ext4, KubeletDir: crashed.Dir})
 				if retry == "publish" {
 					if _, err := h.Node.NodePublishVolume(t.Context(), ephemeralPublish(handle, target, map[string]string{"size": "64Mi"})); err != nil {
 						t.Fatalf("retried publish: %v", err)

@@ -21,6 +21,7 @@ import (
 	"testing"
 
 	"github.com/plinth-dev/plinth/csi-driver/backend/pool"
+	"github.com/plinth-dev/plinth/csi-driver/driver"
 	"github.com/plinth-dev/plinth/csi-driver/internal/drivertest"
 	"github.com/plinth-dev/plinth/test/testpool"
 )
@@ -46,8 +47,15 @@ func startDriver(tb testing.TB, poolFS, volumeFS string) *harness {
 // attach volumes work without root on any directory.
 func serve(tb testing.TB, poolDir, volumeFS string) *harness {
 	tb.Helper()
+	return serveWith(tb, poolDir, driver.Options{DefaultFSType: volumeFS})
+}
+
+// serveWith serves the driver made with opts on a pool in poolDir.
+func serveWith(tb testing.TB, poolDir string, opts driver.Options) *harness {
+	tb.Helper()
 	p := openPool(tb, poolDir)
-	return &harness{Driver: drivertest.Serve(tb, p, volumeFS), poolDir: poolDir, pool: p}
+	opts.Backend = p
+	return &harness{Driver: drivertest.ServeWith(tb, opts), poolDir: poolDir, pool: p}
 }
 
 // mountPool mounts a throw-away pool filesystem of fsType and returns the

@@ -32,28 +32,32 @@ import (
 // of them once, before anything else reads the IDs, and passes the typed
 // values on; the backend never sees a string it would have to check.
 
-// parseVolumeID parses the volume ID a request gives in field; a missing or
-// malformed one is InvalidArgument.
+// parseVolumeID parses the volume ID a request gives in field. A missing one
+// is InvalidArgument. One that is not in the driver's format names no volume
+// the driver could have created: the volume does not exist, NotFound,
+// decided without touching the disk. An RPC therefore checks its other
+// arguments first, so that a bad request is InvalidArgument whatever its ID.
 func parseVolumeID(field, raw string) (backend.VolumeID, error) {
 	if err := required(field, raw); err != nil {
 		return "", err
 	}
 	id, err := backend.ParseVolumeID(raw)
 	if err != nil {
-		return "", status.Errorf(codes.InvalidArgument, "%s: %v", field, err)
+		return "", status.Errorf(codes.NotFound, "%s: no such volume: %v", field, err)
 	}
 	return id, nil
 }
 
-// parseSnapshotID parses the snapshot ID a request gives in field; a missing
-// or malformed one is InvalidArgument.
+// parseSnapshotID parses the snapshot ID a request gives in field as
+// parseVolumeID does volume IDs: missing is InvalidArgument, not in the
+// driver's format NotFound.
 func parseSnapshotID(field, raw string) (backend.SnapshotID, error) {
 	if err := required(field, raw); err != nil {
 		return "", err
 	}
 	id, err := backend.ParseSnapshotID(raw)
 	if err != nil {
-		return "", status.Errorf(codes.InvalidArgument, "%s: %v", field, err)
+		return "", status.Errorf(codes.NotFound, "%s: no such snapshot: %v", field, err)
 	}
 	return id, nil
 }
@@ -139,7 +143,7 @@ type nodeVolume struct {
 }
 
 // parseNodeVolumeID parses the volume_id of a node call that serves inline
-// ephemeral volumes too.
+// ephemeral volumes too; otherwise as parseVolumeID.
 func parseNodeVolumeID(field, raw string) (nodeVolume, error) {
 	if isEphemeralHandle(raw) {
 		return ephemeralNodeVolume(raw), nil

@@ -19,7 +19,7 @@ package driver
 import (
 	"context"
 	"errors"
-	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -78,15 +78,20 @@ func (s *NodeServer) NodeGetInfo(ctx context.Context, _ *csi.NodeGetInfoRequest)
 // it when blank, grows its filesystem when the volume was expanded while
 // unstaged, and mounts it at the staging path.
 func (s *NodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolumeRequest) (*csi.NodeStageVolumeResponse, error) {
-	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err := required("volume_id", req.GetVolumeId()); err != nil {
+		return nil, err
+	}
+	staging, err := s.d.confine("staging_target_path", req.GetStagingTargetPath())
 	if err != nil {
 		return nil, err
 	}
-	staging := req.GetStagingTargetPath()
-	if err := checkPath("staging_target_path", staging); err != nil {
+	c := req.GetVolumeCapability()
+	suidDev, err := s.checkMountRequest(c, req.GetVolumeContext())
+	if err != nil {
 		return nil, err
 	}
-	if err := requiredCapability(req.GetVolumeCapability()); err != nil {
+	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
 		return nil, err
 	}
 	unlock, err := s.d.lock(string(id))
@@ -94,18 +99,34 @@ func (s *NodeServer) NodeStageVolume(ctx context.Context, req *csi.NodeStageVolu
 		return nil, err
 	}
 	defer unlock()
+	if _, err := s.d.backend.GetVolume(ctx, id); err != nil {
+		return nil, toStatus(err)
+	}
 	device, err := s.d.backend.Attach(ctx, id)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if req.GetVolumeCapability().GetBlock() != nil {
+	if c.GetBlock() != nil {
 		return &csi.NodeStageVolumeResponse{}, nil
 	}
-	return &csi.NodeStageVolumeResponse{}, s.stageFilesystem(ctx, device, staging, req.GetVolumeCapability())
+	return &csi.NodeStageVolumeResponse{}, s.stageFilesystem(ctx, device, staging, c, suidDev)
 }
 
-func (s *NodeServer) stageFilesystem(ctx context.Context, device, staging string, c *csi.VolumeCapability) error {
-	mounted, err := s.isMountPoint(staging)
+// checkMountRequest checks the capability of a node call and its mount
+// flags, and returns whether the volume's class allows suid and devices.
+func (s *NodeServer) checkMountRequest(c *csi.VolumeCapability, volumeContext map[string]string) (bool, error) {
+	if err := requiredCapability(c); err != nil {
+		return false, err
+	}
+	suidDev, err := allowSuidAndDevices(volumeContext)
+	if err != nil {
+		return false, err
+	}
+	return suidDev, s.d.checkMountFlags("volume_capability", c, suidDev)
+}
+
+func (s *NodeServer) stageFilesystem(ctx context.Context, device, staging string, c *csi.VolumeCapability, suidDev bool) error {
+	mounted, err := s.mountedHere("staging_target_path", staging, device)
 	if err != nil || mounted {
 		return err
 	}
@@ -113,7 +134,7 @@ func (s *NodeServer) stageFilesystem(ctx context.Context, device, staging string
 		return status.Errorf(codes.Internal, "failed to create staging_target_path: %v", err)
 	}
 	fsType := s.d.fsTypeOf(c)
-	options := mountOptions(c, fsType)
+	options := mountOptions(c, fsType, suidDev)
 	growXFS, err := s.growBeforeMount(ctx, device, slices.Contains(options, "ro"))
 	if err != nil {
 		return err
@@ -126,34 +147,23 @@ func (s *NodeServer) stageFilesystem(ctx context.Context, device, staging string
 			return err
 		}
 	}
-	logr.FromContextOrDiscard(ctx).Info("Staged volume", "device", device, "path", staging, "fsType", fsType)
+	logr.FromContextOrDiscard(ctx).Info("Staged volume", "device", device, "path", staging, "fsType", fsType, "options", options)
 	return nil
 }
 
-// mountOptions returns the options to mount a filesystem of fsType with
-// for capability c.
-func mountOptions(c *csi.VolumeCapability, fsType string) []string {
-	options := slices.Clone(c.GetMount().GetMountFlags())
-	if isReadOnlyMode(c) {
-		options = append(options, "ro")
-	}
-	if fsType == fsXFS {
-		// Snapshots and clones carry their source's filesystem UUID, and XFS
-		// refuses to mount a second filesystem with a UUID already mounted.
-		options = append(options, "nouuid")
-	}
-	return options
-}
-
-// NodeUnstageVolume unmounts the staging path and detaches the volume. The
-// staging directory belongs to the CO and is left in place.
+// NodeUnstageVolume unmounts the volume from the staging path and detaches
+// it. The staging directory belongs to the CO and is left in place, as is
+// anything mounted there that is not the volume.
 func (s *NodeServer) NodeUnstageVolume(ctx context.Context, req *csi.NodeUnstageVolumeRequest) (*csi.NodeUnstageVolumeResponse, error) {
-	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err := required("volume_id", req.GetVolumeId()); err != nil {
+		return nil, err
+	}
+	staging, err := s.d.confine("staging_target_path", req.GetStagingTargetPath())
 	if err != nil {
 		return nil, err
 	}
-	staging := req.GetStagingTargetPath()
-	if err := checkPath("staging_target_path", staging); err != nil {
+	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
 		return nil, err
 	}
 	unlock, err := s.d.lock(string(id))
@@ -161,13 +171,53 @@ func (s *NodeServer) NodeUnstageVolume(ctx context.Context, req *csi.NodeUnstage
 		return nil, err
 	}
 	defer unlock()
-	if err := s.unmount(staging); err != nil {
+	_, err = s.d.backend.GetVolume(ctx, id)
+	if errors.Is(err, backend.ErrNotFound) {
+		return s.unstageUnknown(id, staging)
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	device, err := s.device(ctx, id)
+	if err != nil {
 		return nil, err
+	}
+	mounted, err := s.mountedHere("staging_target_path", staging, device)
+	if err != nil {
+		return nil, err
+	}
+	if mounted {
+		if err := s.d.mounter.Unmount(staging); err != nil {
+			return nil, status.Errorf(codes.Internal, "failed to unmount staging_target_path: %v", err)
+		}
 	}
 	if err := s.d.backend.Detach(ctx, id); err != nil {
 		return nil, toStatus(err)
 	}
 	return &csi.NodeUnstageVolumeResponse{}, nil
+}
+
+// unstageUnknown answers the unstage of a volume that does not exist: with
+// nothing mounted at the staging path it is already unstaged; otherwise
+// what is mounted there is not the volume's, and stays.
+func (s *NodeServer) unstageUnknown(id backend.VolumeID, staging string) (*csi.NodeUnstageVolumeResponse, error) {
+	mounted, err := s.isMountPoint(staging)
+	if err != nil {
+		return nil, err
+	}
+	if mounted {
+		return nil, status.Errorf(codes.NotFound, "volume_id %s: no such volume; leaving what is mounted at staging_target_path %s", id, staging)
+	}
+	return &csi.NodeUnstageVolumeResponse{}, nil
+}
+
+// device returns the volume's device, or "" when it is not attached.
+func (s *NodeServer) device(ctx context.Context, id backend.VolumeID) (string, error) {
+	device, err := s.d.backend.Device(ctx, id)
+	if errors.Is(err, backend.ErrNotAttached) {
+		return "", nil
+	}
+	return device, toStatus(err)
 }
 
 // NodePublishVolume bind-mounts the staged filesystem, or the block device,
@@ -177,11 +227,15 @@ func (s *NodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublish
 	if req.GetVolumeContext()[ephemeralContextKey] == "true" {
 		return s.publishEphemeral(ctx, req)
 	}
-	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err := required("volume_id", req.GetVolumeId()); err != nil {
+		return nil, err
+	}
+	paths, err := s.checkPublishRequest(req)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkPublishRequest(req); err != nil {
+	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
 		return nil, err
 	}
 	unlock, err := s.d.lock(string(id))
@@ -189,31 +243,42 @@ func (s *NodeServer) NodePublishVolume(ctx context.Context, req *csi.NodePublish
 		return nil, err
 	}
 	defer unlock()
+	if _, err := s.d.backend.GetVolume(ctx, id); err != nil {
+		return nil, toStatus(err)
+	}
 	device, err := s.d.backend.Device(ctx, id)
-	if errors.Is(err, backend.ErrNotAttached) || errors.Is(err, backend.ErrNotFound) {
+	if errors.Is(err, backend.ErrNotAttached) {
 		return nil, status.Errorf(codes.FailedPrecondition, "volume_id %s is not staged on this node", id)
 	}
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if err := s.checkSingleWriter(id, req, device); err != nil {
+	if err := s.checkSingleWriter(id, req, paths, device); err != nil {
 		return nil, err
 	}
-	return &csi.NodePublishVolumeResponse{}, s.publish(req, device)
+	return &csi.NodePublishVolumeResponse{}, s.publish(req, paths, device)
 }
 
-func (s *NodeServer) checkPublishRequest(req *csi.NodePublishVolumeRequest) error {
-	if err := checkPath("target_path", req.GetTargetPath()); err != nil {
-		return err
+// publishPaths are the cleaned paths of a NodePublishVolume.
+type publishPaths struct {
+	target, staging string
+}
+
+func (s *NodeServer) checkPublishRequest(req *csi.NodePublishVolumeRequest) (publishPaths, error) {
+	var p publishPaths
+	var err error
+	if p.target, err = s.d.confine("target_path", req.GetTargetPath()); err != nil {
+		return p, err
 	}
-	if err := checkPath("staging_target_path", req.GetStagingTargetPath()); err != nil {
-		return err
+	if p.staging, err = s.d.confine("staging_target_path", req.GetStagingTargetPath()); err != nil {
+		return p, err
 	}
-	return requiredCapability(req.GetVolumeCapability())
+	_, err = s.checkMountRequest(req.GetVolumeCapability(), req.GetVolumeContext())
+	return p, err
 }
 
 // checkSingleWriter refuses a second target for a SINGLE_NODE_SINGLE_WRITER volume.
-func (s *NodeServer) checkSingleWriter(id backend.VolumeID, req *csi.NodePublishVolumeRequest, device string) error {
+func (s *NodeServer) checkSingleWriter(id backend.VolumeID, req *csi.NodePublishVolumeRequest, paths publishPaths, device string) error {
 	if req.GetVolumeCapability().GetAccessMode().GetMode() != csi.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER {
 		return nil
 	}
@@ -222,32 +287,27 @@ func (s *NodeServer) checkSingleWriter(id backend.VolumeID, req *csi.NodePublish
 		return status.Errorf(codes.Internal, "failed to list mounts: %v", err)
 	}
 	for _, m := range slices.Concat(filesystems, binds) {
-		if m != req.GetStagingTargetPath() && m != req.GetTargetPath() {
+		if m != paths.staging && m != paths.target {
 			return status.Errorf(codes.FailedPrecondition, "volume_id %s is single-writer and already published at %s", id, m)
 		}
 	}
 	return nil
 }
 
-func (s *NodeServer) publish(req *csi.NodePublishVolumeRequest, device string) error {
-	target := req.GetTargetPath()
+func (s *NodeServer) publish(req *csi.NodePublishVolumeRequest, paths publishPaths, device string) error {
+	target := paths.target
 	readOnly := req.GetReadonly() || isReadOnlyMode(req.GetVolumeCapability())
-	mounted, err := s.isMountPoint(target)
+	mounted, err := s.mountedHere("target_path", target, device)
 	if err != nil {
 		return err
 	}
 	if mounted {
 		return s.checkPublished(target, readOnly)
 	}
-	source := req.GetStagingTargetPath()
-	if req.GetVolumeCapability().GetBlock() != nil {
-		source = device
-		err = createFile(target)
-	} else {
-		err = os.MkdirAll(target, 0o750)
-	}
+	block := req.GetVolumeCapability().GetBlock() != nil
+	source, err := s.prepareTarget(paths, device, block)
 	if err != nil {
-		return status.Errorf(codes.Internal, "failed to create target_path: %v", err)
+		return err
 	}
 	if readOnly {
 		err = s.bindReadOnly(source, target)
@@ -256,6 +316,35 @@ func (s *NodeServer) publish(req *csi.NodePublishVolumeRequest, device string) e
 	}
 	if err != nil {
 		return status.Errorf(codes.Internal, "failed to bind-mount %s at target_path: %v", source, err)
+	}
+	return nil
+}
+
+// prepareTarget creates the target, a file for a block volume and a
+// directory otherwise, and returns what to bind-mount there: the device, or
+// the staging path once checkStaged has found the volume there.
+func (s *NodeServer) prepareTarget(paths publishPaths, device string, block bool) (string, error) {
+	if block {
+		return device, createFile(paths.target)
+	}
+	if err := s.checkStaged(paths.staging, device); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(paths.target, 0o750); err != nil {
+		return "", status.Errorf(codes.Internal, "failed to create target_path: %v", err)
+	}
+	return paths.staging, nil
+}
+
+// checkStaged requires the volume's filesystem at the staging path, which
+// publish bind-mounts: never whatever else may be there.
+func (s *NodeServer) checkStaged(staging, device string) error {
+	staged, err := s.mountedHere("staging_target_path", staging, device)
+	if err != nil {
+		return err
+	}
+	if !staged {
+		return status.Errorf(codes.FailedPrecondition, "staging_target_path %s: the volume is not staged there", staging)
 	}
 	return nil
 }
@@ -277,26 +366,34 @@ func (s *NodeServer) checkPublished(target string, readOnly bool) error {
 
 func createFile(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return fmt.Errorf("failed to create parent directory: %w", err)
+		return status.Errorf(codes.Internal, "failed to create the parent directory of target_path: %v", err)
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
-		return fmt.Errorf("failed to create %s: %w", path, err)
+		return status.Errorf(codes.Internal, "failed to create target_path: %v", err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("failed to close %s: %w", path, err)
+		return status.Errorf(codes.Internal, "failed to close target_path: %v", err)
 	}
 	return nil
 }
 
-// NodeUnpublishVolume unmounts and removes the target path. For an inline
-// ephemeral volume it also detaches and deletes the backing volume.
+// NodeUnpublishVolume unmounts the volume from the target path and removes
+// the path. For an inline ephemeral volume it also detaches and deletes the
+// backing volume. It unmounts only the volume's own device and removes only
+// what the driver creates at a target. For a volume that does not exist it
+// touches nothing: an ID not in the driver's format is NotFound; for one
+// that is, a missing target is already unpublished, any other NotFound.
 func (s *NodeServer) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpublishVolumeRequest) (*csi.NodeUnpublishVolumeResponse, error) {
-	vol, err := parseNodeVolumeID("volume_id", req.GetVolumeId())
+	if err := required("volume_id", req.GetVolumeId()); err != nil {
+		return nil, err
+	}
+	target, err := s.d.confine("target_path", req.GetTargetPath())
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPath("target_path", req.GetTargetPath()); err != nil {
+	vol, err := parseNodeVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
 		return nil, err
 	}
 	unlock, err := s.d.lock(string(vol.id))
@@ -304,7 +401,18 @@ func (s *NodeServer) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpub
 		return nil, err
 	}
 	defer unlock()
-	if err := s.cleanupTarget(req.GetTargetPath()); err != nil {
+	_, err = s.d.backend.GetVolume(ctx, vol.id)
+	if errors.Is(err, backend.ErrNotFound) {
+		return unpublishUnknown(req.GetVolumeId(), target)
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	device, err := s.device(ctx, vol.id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.clearTarget(target, device); err != nil {
 		return nil, err
 	}
 	if vol.handle != "" {
@@ -315,23 +423,40 @@ func (s *NodeServer) NodeUnpublishVolume(ctx context.Context, req *csi.NodeUnpub
 	return &csi.NodeUnpublishVolumeResponse{}, nil
 }
 
+// unpublishUnknown answers the unpublish of a volume that does not exist.
+func unpublishUnknown(id, target string) (*csi.NodeUnpublishVolumeResponse, error) {
+	if _, err := os.Lstat(target); errors.Is(err, fs.ErrNotExist) {
+		return &csi.NodeUnpublishVolumeResponse{}, nil
+	}
+	return nil, status.Errorf(codes.NotFound, "volume_id %s: no such volume; leaving target_path %s untouched", id, target)
+}
+
 // NodeGetVolumeStats reports the usage of a published or staged volume,
 // inline ephemeral volumes included.
 func (s *NodeServer) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVolumeStatsRequest) (*csi.NodeGetVolumeStatsResponse, error) {
-	nv, err := parseNodeVolumeID("volume_id", req.GetVolumeId())
-	if err != nil {
+	if err := required("volume_id", req.GetVolumeId()); err != nil {
 		return nil, err
 	}
 	if err := required("volume_path", req.GetVolumePath()); err != nil {
+		return nil, err
+	}
+	nv, err := parseNodeVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
 		return nil, err
 	}
 	vol, err := s.d.backend.GetVolume(ctx, nv.id)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	info, err := os.Stat(req.GetVolumePath())
+	// A volume is published only inside the kubelet directory: elsewhere
+	// the volume is not found, and the path is never looked at.
+	path, err := s.d.confine("volume_path", req.GetVolumePath())
+	if err != nil {
+		return nil, status.Errorf(codes.NotFound, "volume_id %s is not at volume_path: %v", nv.id, status.Convert(err).Message())
+	}
+	info, err := os.Stat(path)
 	if os.IsNotExist(err) {
-		return nil, status.Errorf(codes.NotFound, "volume_path %s does not exist", req.GetVolumePath())
+		return nil, status.Errorf(codes.NotFound, "volume_path %s does not exist", path)
 	}
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "failed to stat volume_path: %v", err)
@@ -339,7 +464,7 @@ func (s *NodeServer) NodeGetVolumeStats(ctx context.Context, req *csi.NodeGetVol
 	if info.Mode()&os.ModeDevice != 0 {
 		return &csi.NodeGetVolumeStatsResponse{Usage: []*csi.VolumeUsage{{Unit: csi.VolumeUsage_BYTES, Total: vol.CapacityBytes}}}, nil
 	}
-	return filesystemStats(req.GetVolumePath())
+	return filesystemStats(path)
 }
 
 func filesystemStats(path string) (*csi.NodeGetVolumeStatsResponse, error) {
@@ -411,11 +536,14 @@ func (s *NodeServer) NodeGetStorageHealth(ctx context.Context, _ *csi.NodeGetSto
 // without it the call fails with FailedPrecondition, leaving the filesystem
 // intact at its old size, and the next NodeStageVolume grows it offline.
 func (s *NodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVolumeRequest) (*csi.NodeExpandVolumeResponse, error) {
-	id, err := parseVolumeID("volume_id", req.GetVolumeId())
-	if err != nil {
+	if err := required("volume_id", req.GetVolumeId()); err != nil {
 		return nil, err
 	}
 	if err := required("volume_path", req.GetVolumePath()); err != nil {
+		return nil, err
+	}
+	id, err := parseVolumeID("volume_id", req.GetVolumeId())
+	if err != nil {
 		return nil, err
 	}
 	unlock, err := s.d.lock(string(id))
@@ -427,29 +555,38 @@ func (s *NodeServer) NodeExpandVolume(ctx context.Context, req *csi.NodeExpandVo
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if err := checkPath("volume_path", req.GetVolumePath()); err != nil {
+	path, err := s.d.confine("volume_path", req.GetVolumePath())
+	if err != nil {
 		return nil, err
 	}
 	device, err := s.d.backend.Device(ctx, id)
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	if err := s.growFilesystem(ctx, id, req, device); err != nil {
+	if err := s.growFilesystem(ctx, id, req, path, device); err != nil {
 		return nil, err
 	}
 	return &csi.NodeExpandVolumeResponse{CapacityBytes: vol.CapacityBytes}, nil
 }
 
-func (s *NodeServer) growFilesystem(ctx context.Context, id backend.VolumeID, req *csi.NodeExpandVolumeRequest, device string) error {
-	info, err := os.Stat(req.GetVolumePath())
+func (s *NodeServer) growFilesystem(ctx context.Context, id backend.VolumeID, req *csi.NodeExpandVolumeRequest, path, device string) error {
+	info, err := os.Stat(path)
 	if os.IsNotExist(err) {
-		return status.Errorf(codes.NotFound, "volume_path %s does not exist", req.GetVolumePath())
+		return status.Errorf(codes.NotFound, "volume_path %s does not exist", path)
 	}
 	if err != nil {
 		return status.Errorf(codes.Internal, "failed to stat volume_path: %v", err)
 	}
 	if req.GetVolumeCapability().GetBlock() != nil || info.Mode()&os.ModeDevice != 0 {
 		return nil
+	}
+	// The resize tools grow whatever filesystem is mounted at the path.
+	mounted, err := s.mountedHere("volume_path", path, device)
+	if err != nil {
+		return err
+	}
+	if !mounted {
+		return status.Errorf(codes.FailedPrecondition, "volume_path %s: volume_id %s is not mounted there", path, id)
 	}
 	format, err := s.d.mounter.GetDiskFormat(device)
 	if err != nil {
@@ -459,34 +596,11 @@ func (s *NodeServer) growFilesystem(ctx context.Context, id backend.VolumeID, re
 	if err != nil || !grow {
 		return err
 	}
-	if _, err := s.d.resizer.Resize(device, req.GetVolumePath()); err != nil {
+	if _, err := s.d.resizer.Resize(device, path); err != nil {
 		return status.Errorf(codes.Internal, "failed to grow the filesystem at volume_path: %v", err)
 	}
-	logr.FromContextOrDiscard(ctx).Info("Grew filesystem", "device", device, "path", req.GetVolumePath())
+	logr.FromContextOrDiscard(ctx).Info("Grew filesystem", "device", device, "path", path)
 	return nil
-}
-
-// checkPath requires an absolute, clean path in field.
-func checkPath(field, path string) error {
-	if err := required(field, path); err != nil {
-		return err
-	}
-	if !filepath.IsAbs(path) {
-		return status.Errorf(codes.InvalidArgument, "%s %q must be an absolute path", field, path)
-	}
-	return nil
-}
-
-// isMountPoint reports whether path is a mount point; a missing path is not.
-func (s *NodeServer) isMountPoint(path string) (bool, error) {
-	mounted, err := s.d.mounter.IsMountPoint(path)
-	if os.IsNotExist(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, status.Errorf(codes.Internal, "failed to check mount point %s: %v", path, err)
-	}
-	return mounted, nil
 }
 
 // unmount unmounts path when it is a mount point and never removes it.

@@ -41,7 +41,7 @@ func TestReadOnlyPublishIsReadOnlyWhereItPropagates(t *testing.T) {
 	h := startDriver(t, testpool.Ext4, testpool.Ext4)
 	m := h.MountNew(t, "vol", nil)
 	drivertest.WriteFile(t, m.Path, drivertest.Pattern(7))
-	kubelet, host := sharedPeers(t)
+	kubelet, host := sharedPeers(t, h.Dir)
 
 	target := filepath.Join(kubelet, "ro-target")
 	req := &csi.NodePublishVolumeRequest{VolumeId: m.ID, StagingTargetPath: m.Staging, TargetPath: target, VolumeCapability: drivertest.MountCapability, Readonly: true}
@@ -124,10 +124,13 @@ func TestRepublishingWithAnotherReadOnlySettingIsAlreadyExists(t *testing.T) {
 
 // sharedPeers returns two directories that are peers of one shared mount,
 // as kubelet's directory in plinth-node's container and on the host are: a
-// mount below one appears below the other.
-func sharedPeers(t *testing.T) (dir, peer string) {
+// mount below one appears below the other. The first is made in parent.
+func sharedPeers(t *testing.T, parent string) (dir, peer string) {
 	t.Helper()
-	dir, peer = t.TempDir(), t.TempDir()
+	dir, peer = filepath.Join(parent, "shared"), t.TempDir()
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
 	steps := []struct {
 		source, target string
 		flags          uintptr

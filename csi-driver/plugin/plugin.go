@@ -24,6 +24,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -31,6 +32,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/kubernetes-csi/csi-lib-utils/metrics"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 
 	"github.com/plinth-dev/plinth/csi-driver/backend"
 	"github.com/plinth-dev/plinth/csi-driver/backend/pool"
@@ -57,15 +59,41 @@ type Config struct {
 	Backend backend.Backend
 	// PoolDir is the pool backend's directory.
 	PoolDir string
-	// OverProvisionRatio scales the pool's free space into capacity.
+	// OverProvisionRatio scales the pool's size into the space it may
+	// promise to volumes and snapshots; zero means 1.
 	OverProvisionRatio float64
+	// PoolReserveBytes and PoolReservePercent keep space free on the pool's
+	// filesystem, the larger of the two (see pool.Pool.Capacity), when that
+	// filesystem is the kubelet directory's (the kubelet's nodefs) or the
+	// host's root filesystem. A pool on a filesystem of its own needs no
+	// reserve and gets none.
+	PoolReserveBytes   int64
+	PoolReservePercent float64
+	// HostRoot is the host's root directory as the plugin sees it, such as
+	// /host/proc/1/root; empty when the plugin runs on the host.
+	HostRoot string
+	// KubeletDir is the kubelet's root directory, outside which node calls
+	// refuse paths; empty means driver.DefaultKubeletDir.
+	KubeletDir string
+	// AllowedMountOptions are mount options the driver refuses by default
+	// (driver.RefusedMountOptions) that the admin allows.
+	AllowedMountOptions []string
+	// EphemeralMaxVolumeBytes and EphemeralMaxTotalBytes limit the inline
+	// ephemeral volumes of the node, each and in sum; zero means no limit.
+	EphemeralMaxVolumeBytes int64
+	EphemeralMaxTotalBytes  int64
 	// DefaultFSType formats volumes whose capability names no filesystem.
 	DefaultFSType string
 	// MaxVolumesPerNode is reported by NodeGetInfo; zero means no limit.
 	MaxVolumesPerNode int64
-	// MetricsAddress is the host:port of the metrics endpoint; empty or "0"
-	// disables it, as for controller-runtime's endpoints.
+	// MetricsAddress is the host:port of a plain-HTTP, unauthenticated
+	// metrics endpoint; empty or "0" disables it, as for
+	// controller-runtime's endpoints. Bind it to loopback, or serve the
+	// Metrics recorder behind authentication instead (plinth-node serves
+	// it at /metrics/csi of its authenticated metrics endpoint).
 	MetricsAddress string
+	// Metrics records the CSI operations; nil makes one for the driver.
+	Metrics metrics.CSIMetricsManager
 	// Topology adds the Node's zone and region to the node's topology;
 	// optional. With it the registration socket appears once the topology
 	// is known, and is created anew on each change, so that the kubelet
@@ -101,7 +129,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	recorder := metrics.NewCSIMetricsManagerForPlugin(cfg.DriverName)
+	recorder := cfg.Metrics
+	if recorder == nil {
+		recorder = metrics.NewCSIMetricsManagerForPlugin(cfg.DriverName)
+	}
 	srv := driver.NewGRPCServer(d, recorder)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -131,9 +162,16 @@ func Run(ctx context.Context, cfg Config) error {
 func newDriver(cfg Config) (*driver.Driver, error) {
 	b := cfg.Backend
 	if b == nil {
+		reserveBytes, reservePercent := cfg.PoolReserveBytes, cfg.PoolReservePercent
+		if !sharesNodeFilesystem(cfg) {
+			cfg.Logger.Info("The pool has a filesystem of its own: no reserve kept free on it", "pool", cfg.PoolDir)
+			reserveBytes, reservePercent = 0, 0
+		}
 		p, err := pool.New(pool.Options{
 			Dir:                cfg.PoolDir,
 			OverProvisionRatio: cfg.OverProvisionRatio,
+			ReserveBytes:       reserveBytes,
+			ReservePercent:     reservePercent,
 			Logger:             cfg.Logger.WithName("pool"),
 		})
 		if err != nil {
@@ -154,11 +192,51 @@ func newDriver(cfg Config) (*driver.Driver, error) {
 		MaxVolumesPerNode: cfg.MaxVolumesPerNode,
 		DefaultFSType:     cfg.DefaultFSType,
 		Logger:            cfg.Logger.WithName("csi"),
+
+		KubeletDir:              cfg.KubeletDir,
+		AllowedMountOptions:     cfg.AllowedMountOptions,
+		EphemeralMaxVolumeBytes: cfg.EphemeralMaxVolumeBytes,
+		EphemeralMaxTotalBytes:  cfg.EphemeralMaxTotalBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the driver: %w", err)
 	}
 	return d, nil
+}
+
+// sharesNodeFilesystem reports whether the pool directory lies on the
+// filesystem of the kubelet directory or of the host's root, which the pool
+// must not fill. When in doubt (a path cannot be read) it answers yes.
+func sharesNodeFilesystem(cfg Config) bool {
+	pool, err := deviceOf(cfg.PoolDir)
+	if err != nil {
+		return true
+	}
+	others := []string{cmp.Or(cfg.KubeletDir, driver.DefaultKubeletDir), cmp.Or(cfg.HostRoot, "/")}
+	for _, other := range others {
+		dev, err := deviceOf(other)
+		if err != nil || dev == pool {
+			return true
+		}
+	}
+	return false
+}
+
+// deviceOf returns the device of the filesystem holding path, or of its
+// nearest existing ancestor.
+func deviceOf(path string) (uint64, error) {
+	for {
+		var st unix.Stat_t
+		err := unix.Stat(path, &st)
+		if err == nil {
+			return st.Dev, nil
+		}
+		parent := filepath.Dir(path)
+		if !errors.Is(err, unix.ENOENT) || parent == path {
+			return 0, fmt.Errorf("failed to stat %s: %w", path, err)
+		}
+		path = parent
+	}
 }
 
 // serveRegistration serves the kubelet registration socket until ctx is

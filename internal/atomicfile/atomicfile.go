@@ -103,7 +103,9 @@ func fillAndSync(f *os.File, perm os.FileMode, fill func(*os.File) error) error 
 
 func writeData(data []byte) func(*os.File) error {
 	return func(f *os.File) error {
-		_, err := f.Write(data)
-		return err
+		if _, err := f.Write(data); err != nil {
+			return fmt.Errorf("failed to write: %w", err)
+		}
+		return nil
 	}
 }

@@ -38,6 +38,11 @@ const (
 	// AnnProvisioningNode names the node whose provisioner holds
 	// FinalizerProvisioning on a claim.
 	AnnProvisioningNode = "storage.plinth.dev/provisioning-node"
+	// AnnVolumeID records, on a claim, the ID of the volume its provisioner
+	// is about to create (the driver derives IDs from names, so it is known
+	// before CreateVolume): what cleanup deletes if the claim goes before a
+	// PV records the volume.
+	AnnVolumeID = "storage.plinth.dev/volume-id"
 	// AnnNode names, on a PV or a snapshot content, the node whose pool
 	// holds the volume or snapshot; that node's controllers act on it.
 	AnnNode = "storage.plinth.dev/node"
@@ -58,6 +63,20 @@ const (
 	// CSIStorageCapacity, as external-provisioner labels them.
 	LabelCapacityDriverName = "csi.storage.k8s.io/drivername"
 	LabelCapacityManagedBy  = "csi.storage.k8s.io/managed-by"
+	// AnnAllowVolumeModeChange, set to "true" on a VolumeSnapshotContent
+	// by an admin, allows restoring the snapshot into a claim of another
+	// volume mode (KEP-3141; the external-snapshotter's utils do not
+	// export it).
+	AnnAllowVolumeModeChange = "snapshot.storage.kubernetes.io/allow-volume-mode-change"
+)
+
+// The Gateway API's ReferenceGrant, which allows a claim's dataSourceRef to
+// name an object in another namespace (the upstream
+// CrossNamespaceVolumeDataSource rule).
+const (
+	ReferenceGrantGroup   = "gateway.networking.k8s.io"
+	ReferenceGrantVersion = "v1beta1"
+	ReferenceGrantKind    = "ReferenceGrant"
 )
 
 // VolumeName is the CSI name of the volume, and the name of the PV,

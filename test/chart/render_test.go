@@ -611,7 +611,7 @@ func renderCheckFlippedDaemonSet(t *testing.T, m renderManifest) {
 		"--kubelet-registry-dir=/data/kubelet/plugins_registry", "--pool-dir=/mnt/plinth",
 		"--over-provision-ratio=2.5", "--default-fstype=xfs", "--max-volumes-per-node=100", "--workers=4",
 		"--kube-api-qps=20", "--kube-api-burst=40", "--capacity-resync=30s", "--metrics-bind-address=:19809",
-		"--csi-metrics-bind-address=:19808", "--health-probe-bind-address=:19810", "--zap-log-level=3", "--network=false")
+		"--csi-metrics-bind-address=127.0.0.1:19808", "--health-probe-bind-address=$(POD_IP):19810", "--zap-log-level=3", "--network=false")
 	wantResources := map[string]string{"requests.cpu": "100m", "requests.memory": "128Mi", "limits.cpu": "2", "limits.memory": "1Gi"}
 	gotResources := map[string]string{}
 	for name, q := range node.Resources.Requests {
@@ -644,12 +644,16 @@ func renderCheckFlippedDeployment(t *testing.T, m renderManifest) {
 	spec := &d.Spec.Template.Spec
 	c := renderContainer(t, spec.Containers, "plinth-controller")
 	renderWantArgs(t, "plinth-controller", c.Args, "--leader-elect=false",
-		"--metrics-bind-address=:18080", "--health-probe-bind-address=:18081",
+		"--metrics-bind-address=:18080", "--health-probe-bind-address=$(POD_IP):18081",
 		"--kube-api-qps=25.5", "--kube-api-burst=50", "--zap-log-level=debug",
 		"--enable-node-ipam=false", "--enable-node-picker=false", "--enable-node-gone=false",
 		"--enable-snapshot-controller=false", "--enable-snapshotschedule=false")
-	if len(m.ofKind("ClusterRole")) != 1 || !m.has("ClusterRole", renderFullname+"-node") {
-		t.Errorf("with every controller off only plinth-node's ClusterRole should remain, got %d ClusterRoles", len(m.ofKind("ClusterRole")))
+	// plinth-controller's own ClusterRole only reviews the tokens and
+	// access of its metrics scrapers.
+	if len(m.ofKind("ClusterRole")) != 3 || !m.has("ClusterRole", renderFullname+"-node") ||
+		!m.has("ClusterRole", renderFullname+"-controller") || !m.has("ClusterRole", renderFullname+"-metrics-reader") {
+		t.Errorf("with every controller off only plinth-node's, plinth-controller's own and the metrics-reader ClusterRoles should remain, got %d ClusterRoles",
+			len(m.ofKind("ClusterRole")))
 	}
 	if spec.NodeSelector["node-role.kubernetes.io/control-plane"] != "" || len(spec.NodeSelector) != 1 ||
 		len(spec.Tolerations) != 1 || spec.Affinity == nil || spec.Affinity.PodAntiAffinity == nil {

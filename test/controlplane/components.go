@@ -116,7 +116,8 @@ func (cp *ControlPlane) connectAdmin() error {
 
 // startControllerManager runs kube-controller-manager with its own identity,
 // per-controller service-account credentials, node CIDR allocation, and the
-// service-account signing key and CA of the API server.
+// service-account signing key and CA of the API server, and the client
+// limits of Options.ControllerManagerAPI.
 func (cp *ControlPlane) startControllerManager(ctx context.Context) error {
 	kubeconfig, err := cp.userKubeconfig("kube-controller-manager", controllerManagerUser)
 	if err != nil {
@@ -126,30 +127,29 @@ func (cp *ControlPlane) startControllerManager(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	args := []string{
+	args := append(cp.opts.ControllerManagerAPI.flags(),
 		"--use-service-account-credentials=true",
-		"--service-account-private-key-file=" + filepath.Join(cp.env.ControlPlane.APIServer.CertDir, "sa-signer.key"),
-		"--root-ca-file=" + caFile,
-		"--service-cluster-ip-range=" + cp.opts.ServiceCIDR,
-		"--allocate-node-cidrs=" + strconv.FormatBool(*cp.opts.AllocateNodeCIDRs),
-		"--cluster-cidr=" + cp.opts.ClusterCIDR,
-		"--node-cidr-mask-size=" + strconv.Itoa(cp.opts.NodeCIDRMaskSize),
+		"--service-account-private-key-file="+filepath.Join(cp.env.ControlPlane.APIServer.CertDir, "sa-signer.key"),
+		"--root-ca-file="+caFile,
+		"--service-cluster-ip-range="+cp.opts.ServiceCIDR,
+		"--allocate-node-cidrs="+strconv.FormatBool(*cp.opts.AllocateNodeCIDRs),
+		"--cluster-cidr="+cp.opts.ClusterCIDR,
+		"--node-cidr-mask-size="+strconv.Itoa(cp.opts.NodeCIDRMaskSize),
 		"--controllers=*",
 		"--node-monitor-period=2s",
-		"--kube-api-qps=100", "--kube-api-burst=200",
-	}
+	)
 	return cp.startComponent(ctx, "kube-controller-manager", kubeconfig, args)
 }
 
-// startScheduler runs kube-scheduler with its own identity and the default
-// profile (VolumeBinding, NodeAffinity, capacity-aware scheduling).
+// startScheduler runs kube-scheduler with its own identity, the default
+// profile (VolumeBinding, NodeAffinity, capacity-aware scheduling) and the
+// client limits of Options.SchedulerAPI.
 func (cp *ControlPlane) startScheduler(ctx context.Context) error {
 	kubeconfig, err := cp.userKubeconfig("kube-scheduler", schedulerUser)
 	if err != nil {
 		return err
 	}
-	args := []string{"--kube-api-qps=100", "--kube-api-burst=200"}
-	return cp.startComponent(ctx, "kube-scheduler", kubeconfig, args)
+	return cp.startComponent(ctx, "kube-scheduler", kubeconfig, cp.opts.SchedulerAPI.flags())
 }
 
 // startComponent runs a component with the flags every component shares
@@ -172,7 +172,7 @@ func (cp *ControlPlane) startComponent(ctx context.Context, name, kubeconfig str
 		"--v=2",
 	}, extra...)
 	logPath := filepath.Join(cp.Dir, "logs", name+".log")
-	p, err := startProcess(name, filepath.Join(cp.opts.BinDir, name), logPath, args)
+	p, err := startProcess(name, filepath.Join(cp.opts.BinDir, name), logPath, args, nil)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ package controlplane
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -66,7 +67,59 @@ type Options struct {
 	// Scheme holds the types the admin Client knows; nil means client-go's
 	// built-in types.
 	Scheme *runtime.Scheme
+	// ControllerManagerAPI and SchedulerAPI limit the requests of
+	// kube-controller-manager and kube-scheduler (their --kube-api-qps and
+	// --kube-api-burst). The zero value passes no flag, so each runs with
+	// its own defaults, as a kubeadm cluster does: QPS 20, burst 30 for
+	// kube-controller-manager and QPS 50, burst 100 for kube-scheduler in
+	// Kubernetes v1.36 (DefaultClientLimits). TunedClientLimits is a setting
+	// for bursts of thousands of objects.
+	ControllerManagerAPI ClientLimits
+	SchedulerAPI         ClientLimits
 }
+
+// ClientLimits are a component's client-side limits on its requests to
+// kube-apiserver: a token bucket of Burst tokens refilled at QPS per second.
+type ClientLimits struct {
+	QPS   float32
+	Burst int
+}
+
+// IsZero reports whether no limit is set, so the component's default holds.
+func (l ClientLimits) IsZero() bool {
+	return l.QPS == 0 && l.Burst == 0
+}
+
+// flags returns the component flags that set the limits; none when unset.
+func (l ClientLimits) flags() []string {
+	var flags []string
+	if l.QPS != 0 {
+		flags = append(flags, "--kube-api-qps="+strconv.FormatFloat(float64(l.QPS), 'f', -1, 32))
+	}
+	if l.Burst != 0 {
+		flags = append(flags, "--kube-api-burst="+strconv.Itoa(l.Burst))
+	}
+	return flags
+}
+
+// String is "qps=Q,burst=B", or "defaults" when unset.
+func (l ClientLimits) String() string {
+	if l.IsZero() {
+		return "defaults"
+	}
+	return fmt.Sprintf("qps=%g,burst=%d", l.QPS, l.Burst)
+}
+
+// Client limits of kube-controller-manager and kube-scheduler.
+var (
+	// DefaultControllerManagerLimits and DefaultSchedulerLimits are what
+	// the v1.36 binaries use without flags (their --help says so).
+	DefaultControllerManagerLimits = ClientLimits{QPS: 20, Burst: 30}
+	DefaultSchedulerLimits         = ClientLimits{QPS: 50, Burst: 100}
+	// TunedClientLimits lets a burst of thousands of claims through without
+	// client-side throttling on a small machine.
+	TunedClientLimits = ClientLimits{QPS: 1000, Burst: 2000}
+)
 
 // NodeSpec describes a simulated Node.
 type NodeSpec struct {

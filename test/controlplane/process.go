@@ -42,15 +42,19 @@ type process struct {
 	err     error // exit status, valid once done is closed
 }
 
-// startProcess runs binary with args, writing stdout and stderr to logPath.
-// The process is killed if the harness dies, so a crashed test leaks nothing.
-func startProcess(name, binary, logPath string, args []string) (*process, error) {
+// startProcess runs binary with args and, added to the harness's
+// environment, env, writing stdout and stderr to logPath. The process is
+// killed if the harness dies, so a crashed test leaks nothing.
+func startProcess(name, binary, logPath string, args, env []string) (*process, error) {
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("failed to open %s log: %w", name, err)
 	}
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if len(env) > 0 {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()

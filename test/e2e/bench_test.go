@@ -19,240 +19,219 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
-	"sync"
+	"strings"
 	"testing"
-	"time"
 
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/plinth-dev/plinth/controllers/cluster/snapshot"
+	"github.com/plinth-dev/plinth/test/controlplane"
 	"github.com/plinth-dev/plinth/test/storagenode"
 )
 
-const burst = 200
+// The storage benchmarks compare, in one run and on the same harness, the
+// controller layers a user could put over local storage:
+//
+//	plinth           Plinth's node controllers (in each plinth-node) and
+//	                 plinth-controller, over Plinth's CSI driver
+//	upstream         the upstream sidecars (sidecars_test.go) over the same
+//	                 driver, with Plinth's controllers switched off
+//	static           no provisioner: pre-created local PVs of a
+//	                 WaitForFirstConsumer class, bound by kube-scheduler and
+//	                 kube-controller-manager alone
+//	static-prebound  PVs pre-bound to existing claims appear at once: the
+//	                 PV controller alone (the binding ceiling)
+//
+// each at two settings of kube-controller-manager and kube-scheduler
+// (allSettings). Sub-benchmarks are named SETTING/STACK; the environment
+// variables PLINTH_BENCH_SETTINGS and PLINTH_BENCH_STACKS (comma-separated
+// names) narrow a run down as -bench does.
+const (
+	stackPlinth   = "plinth"
+	stackUpstream = "upstream"
+	stackStatic   = "static"
+	stackPreBound = "static-prebound"
+)
 
-// startBenchCluster starts three storage nodes with pools large enough for
-// the whole burst (volumes are sparse files: creating them writes nothing).
-func startBenchCluster(b *testing.B) *storageCluster {
+// burst is the number of claims (with a pod each) or snapshots of the
+// provisioning and snapshot bursts; smallBurst that of the restore, clone
+// and fresh-claim bursts.
+const (
+	burst      = 200
+	smallBurst = 50
+)
+
+// setting is a configuration of kube-controller-manager and kube-scheduler.
+type setting struct {
+	name              string
+	controllerManager controlplane.ClientLimits
+	scheduler         controlplane.ClientLimits
+}
+
+// allSettings: the components' own defaults, as kubeadm runs them, and a
+// setting tuned for bursts.
+var allSettings = []setting{
+	{name: "defaults"},
+	{name: "tuned", controllerManager: controlplane.TunedClientLimits, scheduler: controlplane.TunedClientLimits},
+}
+
+// selected returns the names of all that the comma-separated environment
+// variable env lists; all when it is empty.
+func selected(env string, all []string) []string {
+	value := os.Getenv(env)
+	if value == "" {
+		return all
+	}
+	return slices.DeleteFunc(slices.Clone(all), func(name string) bool {
+		return !slices.Contains(strings.Split(value, ","), name)
+	})
+}
+
+// forEachStack runs body as sub-benchmark SETTING/STACK for every selected
+// setting and stack, each on a cluster of its own.
+func forEachStack(b *testing.B, stacks []string, body func(b *testing.B, sc *storageCluster, stack string)) {
+	names := make([]string, len(allSettings))
+	for i, s := range allSettings {
+		names[i] = s.name
+	}
+	for _, s := range allSettings {
+		if !slices.Contains(selected("PLINTH_BENCH_SETTINGS", names), s.name) {
+			continue
+		}
+		b.Run(s.name, func(b *testing.B) {
+			for _, stack := range selected("PLINTH_BENCH_STACKS", stacks) {
+				b.Run(stack, func(b *testing.B) {
+					body(b, startBench(b, s, stack), stack)
+				})
+			}
+		})
+	}
+}
+
+// startBench starts three nodes for a stack: with Plinth's CSI driver on
+// pools large enough for every burst (volumes are sparse files: creating
+// them writes nothing), and Plinth's controllers or the upstream sidecars
+// over it; static stacks need no driver.
+func startBench(b *testing.B, s setting, stack string) *storageCluster {
 	b.Helper()
-	return startStorageClusterSized(b, map[string]int64{"node-1": 64 * gib, "node-2": 64 * gib, "node-3": 64 * gib},
-		storagenode.Options{Workers: 16})
+	pools := map[string]int64{"node-1": 64 * gib, "node-2": 64 * gib, "node-3": 64 * gib}
+	if stack == stackStatic || stack == stackPreBound {
+		pools = map[string]int64{}
+	}
+	// 16 workers: plinth-node's default (--workers, the chart's
+	// storage.workers).
+	opts := storagenode.Options{Workers: 16, DriverOnly: stack == stackUpstream}
+	sc := startStorageClusterSized(b, pools, opts, func(o *controlplane.Options) {
+		o.ControllerManagerAPI, o.SchedulerAPI = s.controllerManager, s.scheduler
+	})
+	b.Logf("setting %s: kube-controller-manager %s, kube-scheduler %s (defaults: %s and %s)", s.name,
+		s.controllerManager, s.scheduler, controlplane.DefaultControllerManagerLimits, controlplane.DefaultSchedulerLimits)
+	switch stack {
+	case stackPlinth:
+		sc.startPlinthController(b)
+	case stackUpstream:
+		sc.startSidecars(b)
+	}
+	return sc
 }
 
 // BenchmarkProvisionBurst creates 200 WaitForFirstConsumer claims with a pod
 // each at once and measures, per claim, the time from its creation until it
-// is Bound (scheduler, provisioner and PV controller together).
+// has a PV and until it is Bound; the static stacks measure the same burst
+// against pre-created PVs, and the binding of pre-bound PVs alone.
 func BenchmarkProvisionBurst(b *testing.B) {
-	sc := startBenchCluster(b)
-	class := sc.createClass(b, "plinth-bench", "WaitForFirstConsumer", nil)
+	forEachStack(b, []string{stackPlinth, stackUpstream, stackStatic, stackPreBound}, func(b *testing.B, sc *storageCluster, stack string) {
+		switch stack {
+		case stackStatic:
+			sc.staticBurst(b)
+		case stackPreBound:
+			sc.preBoundBurst(b)
+		default:
+			sc.provisionBurst(b)
+		}
+	})
+}
+
+func (sc *storageCluster) provisionBurst(b *testing.B) {
+	class := sc.createClass(b, "bench", storagev1.VolumeBindingWaitForFirstConsumer, nil)
 	sc.waitForCapacities(b, class)
 	for i := 0; b.Loop(); i++ {
 		ns := sc.namespace(b, fmt.Sprintf("burst-%d", i))
-		stages := sc.measure(b, ns, func(j int) []client.Object {
+		sc.runBurst(b, ns, burstSpec{n: burst, objects: func(j int) []client.Object {
 			name := fmt.Sprintf("data-%03d", j)
 			return []client.Object{claim(ns, name, class, "64Mi"), pod(ns, name, name)}
-		}, []stage{{"pv", claimHasPV}, {"bound", claimBound}})
-		report(b, stages[0], "pvs/s")
-		report(b, stages[1], "pvcs/s")
+		}, stages: []stage{{"pv", claimHasPV, "pvs/s"}, {"bound", claimBound, "pvcs/s"}}})
 	}
 }
 
-// BenchmarkSnapshotBurst takes 200 snapshots of 20 claims at once and
-// measures, per snapshot, the time from its creation until it is ready.
-func BenchmarkSnapshotBurst(b *testing.B) {
-	sc := startBenchCluster(b)
-	sc.startPlinthController(b)
-	class := sc.createClass(b, "plinth-bench", "WaitForFirstConsumer", nil)
-	sc.waitForCapacities(b, class)
-	sc.create(b, snapshotClass("plinth-snapshots", snapshotv1.VolumeSnapshotContentDelete, true))
+// staticBurst pre-creates 200 local PVs of a no-provisioner
+// WaitForFirstConsumer class, spread over the three nodes, waits until they
+// are Available, and then runs the provisioning burst against them.
+func (sc *storageCluster) staticBurst(b *testing.B) {
+	const class = "static-local"
+	sc.create(b, &storagev1.StorageClass{
+		ObjectMeta: metav1.ObjectMeta{Name: class}, Provisioner: "kubernetes.io/no-provisioner",
+		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer),
+	})
 	for i := 0; b.Loop(); i++ {
-		ns := sc.namespace(b, fmt.Sprintf("snapshots-%d", i))
-		const sources = 20
-		for j := range sources {
-			name := fmt.Sprintf("src-%02d", j)
-			sc.create(b, claim(ns, name, class, "64Mi"), pod(ns, name, name))
+		ns := sc.namespace(b, fmt.Sprintf("static-%d", i))
+		b.StopTimer()
+		for j := range burst {
+			sc.create(b, localPV(fmt.Sprintf("%s-%03d", ns, j), class, fmt.Sprintf("node-%d", j%3+1)))
 		}
-		for j := range sources {
-			sc.waitBound(b, ns, fmt.Sprintf("src-%02d", j))
-		}
-		stages := sc.measure(b, ns, func(j int) []client.Object {
-			return []client.Object{&snapshotv1.VolumeSnapshot{
-				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("snap-%03d", j)},
-				Spec: snapshotv1.VolumeSnapshotSpec{Source: snapshotv1.VolumeSnapshotSource{
-					PersistentVolumeClaimName: ptr.To(fmt.Sprintf("src-%02d", j%sources)),
-				}},
-			}}
-		}, []stage{{"ready", snapshotReady}})
-		report(b, stages[0], "snapshots/s")
-	}
-}
-
-// done says, for the first object of each burst item, whether it has
-// reached a stage.
-type done func(ctx context.Context, cl client.Client, ns string) (map[string]bool, error)
-
-// stage is one milestone whose latency a burst measures.
-type stage struct {
-	name string
-	done done
-}
-
-// result is the latency of every item to one stage, and the time from the
-// start of the burst until the last item reached it.
-type result struct {
-	stage     string
-	latencies []time.Duration
-	total     time.Duration
-}
-
-// claimHasPV says which claims have their PV, the end of Plinth's part
-// (kube-controller-manager then binds them).
-func claimHasPV(ctx context.Context, cl client.Client, ns string) (map[string]bool, error) {
-	pvs := &corev1.PersistentVolumeList{}
-	if err := cl.List(ctx, pvs); err != nil {
-		return nil, err
-	}
-	ready := map[string]bool{}
-	for _, pv := range pvs.Items {
-		if ref := pv.Spec.ClaimRef; ref != nil && ref.Namespace == ns {
-			ready[ref.Name] = true
-		}
-	}
-	return ready, nil
-}
-
-func claimBound(ctx context.Context, cl client.Client, ns string) (map[string]bool, error) {
-	list := &corev1.PersistentVolumeClaimList{}
-	if err := cl.List(ctx, list, client.InNamespace(ns)); err != nil {
-		return nil, err
-	}
-	ready := map[string]bool{}
-	for _, pvc := range list.Items {
-		ready[pvc.Name] = pvc.Status.Phase == corev1.ClaimBound
-	}
-	return ready, nil
-}
-
-func snapshotReady(ctx context.Context, cl client.Client, ns string) (map[string]bool, error) {
-	list := &snapshotv1.VolumeSnapshotList{}
-	if err := cl.List(ctx, list, client.InNamespace(ns)); err != nil {
-		return nil, err
-	}
-	ready := map[string]bool{}
-	for i := range list.Items {
-		ready[list.Items[i].Name] = snapshot.IsReady(&list.Items[i])
-	}
-	return ready, nil
-}
-
-// measure creates the burst's objects concurrently, then polls every 20 ms
-// until all items reached every stage, and returns per stage each item's
-// latency (creation to the poll that saw it there, so at most 20 ms late)
-// and the time the whole burst took to get there.
-func (sc *storageCluster) measure(b *testing.B, ns string, objects func(i int) []client.Object, stages []stage) []result {
-	b.Helper()
-	began := time.Now()
-	created := sc.createBurst(b, objects)
-	results := make([]result, len(stages))
-	seen := make([]map[string]time.Duration, len(stages))
-	for i := range stages {
-		results[i].stage, seen[i] = stages[i].name, map[string]time.Duration{}
-	}
-	deadline := time.Now().Add(10 * time.Minute)
-	for !allSeen(seen) && time.Now().Before(deadline) {
-		for i, st := range stages {
-			sc.observe(b, ns, st, created, seen[i], &results[i], began)
-		}
-		time.Sleep(20 * time.Millisecond) // the sampling period of the measurement
-	}
-	for i := range results {
-		if len(seen[i]) < burst {
-			b.Fatalf("only %d of %d reached %s after 10 minutes", len(seen[i]), burst, stages[i].name)
-		}
-		for _, d := range seen[i] {
-			results[i].latencies = append(results[i].latencies, d)
-		}
-	}
-	return results
-}
-
-// createBurst creates every item's objects concurrently and returns when
-// each item's first object was created.
-func (sc *storageCluster) createBurst(b *testing.B, objects func(i int) []client.Object) map[string]time.Time {
-	created := make(map[string]time.Time, burst)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for i := range burst {
-		wg.Go(func() {
-			objs := objects(i)
-			for _, obj := range objs {
-				if err := sc.cp.Client.Create(context.Background(), obj); err != nil {
-					b.Errorf("failed to create %s: %v", obj.GetName(), err)
+		poll(b, "static PVs available", func(ctx context.Context) (bool, error) {
+			pvs := &corev1.PersistentVolumeList{}
+			if err := sc.cp.Client.List(ctx, pvs); err != nil {
+				return false, err
+			}
+			n := 0
+			for _, pv := range pvs.Items {
+				if pv.Spec.StorageClassName == class && pv.Status.Phase == corev1.VolumeAvailable {
+					n++
 				}
 			}
-			mu.Lock()
-			created[objs[0].GetName()] = time.Now()
-			mu.Unlock()
+			return n >= burst, nil
 		})
-	}
-	wg.Wait()
-	return created
-}
-
-// observe records the items that newly reached a stage.
-func (sc *storageCluster) observe(b *testing.B, ns string, st stage, created map[string]time.Time, seen map[string]time.Duration, r *result, began time.Time) {
-	if len(seen) == burst {
-		return
-	}
-	ready, err := st.done(context.Background(), sc.cp.Client, ns)
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.Now()
-	for name, ok := range ready {
-		if _, dup := seen[name]; ok && !dup {
-			seen[name] = now.Sub(created[name])
-		}
-	}
-	if len(seen) == burst {
-		r.total = now.Sub(began)
+		b.StartTimer()
+		sc.runBurst(b, ns, burstSpec{n: burst, objects: func(j int) []client.Object {
+			name := fmt.Sprintf("data-%03d", j)
+			return []client.Object{claim(ns, name, class, "64Mi"), pod(ns, name, name)}
+		}, stages: []stage{{"bound", claimBound, "pvcs/s"}}})
 	}
 }
 
-func allSeen(seen []map[string]time.Duration) bool {
-	for _, s := range seen {
-		if len(s) < burst {
-			return false
-		}
+// localPV is a pre-created local PV on node, as an administrator (or a
+// static local volume provisioner) creates it.
+func localPV(name, class, node string) *corev1.PersistentVolume {
+	return &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("64Mi")},
+			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName:              class,
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+			PersistentVolumeSource:        corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: "/mnt/disks/" + name}},
+			NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
+				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelHostname, Operator: corev1.NodeSelectorOpIn, Values: []string{node}}},
+			}}}},
+		},
 	}
-	return true
 }
 
-// report reports a stage's p50 and p99 latency and its rate over the burst.
-func report(b *testing.B, r result, rateUnit string) {
-	slices.Sort(r.latencies)
-	pct := func(p float64) float64 {
-		return float64(r.latencies[int(p*float64(len(r.latencies)-1))].Milliseconds())
-	}
-	b.ReportMetric(pct(0.50), r.stage+"-p50-ms")
-	b.ReportMetric(pct(0.99), r.stage+"-p99-ms")
-	b.ReportMetric(float64(len(r.latencies))/r.total.Seconds(), rateUnit)
-}
-
-// BenchmarkBindingCeiling measures kube-controller-manager's PV controller
-// alone, the stage that follows Plinth's in BenchmarkProvisionBurst: 200
-// claims exist, then 200 PVs pre-bound to them (as a provisioner creates
-// them) appear at once, and each claim is timed from its PV's creation to
-// Bound. No Plinth component takes part, so this is the ceiling of the
-// PVCs/s any external provisioner reaches on this machine.
-func BenchmarkBindingCeiling(b *testing.B) {
-	sc := startStorageClusterSized(b, map[string]int64{}, storagenode.Options{})
+// preBoundBurst measures kube-controller-manager's PV controller alone, the
+// stage that follows a provisioner's: 200 claims exist, then 200 PVs
+// pre-bound to them (as a provisioner creates them) appear at once, and
+// each claim is timed from its PV's creation to Bound. No provisioner and no
+// scheduler take part, so this is the ceiling of the claims/s any
+// provisioner reaches on this machine at the setting.
+func (sc *storageCluster) preBoundBurst(b *testing.B) {
 	const class = "static-bench"
 	sc.create(b, &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: class}, Provisioner: "kubernetes.io/no-provisioner"})
 	for i := 0; b.Loop(); i++ {
@@ -262,10 +241,9 @@ func BenchmarkBindingCeiling(b *testing.B) {
 			claims[j] = claim(ns, fmt.Sprintf("%s-%03d", ns, j), class, "64Mi")
 			sc.create(b, claims[j])
 		}
-		stages := sc.measure(b, ns, func(j int) []client.Object {
+		sc.runBurst(b, ns, burstSpec{n: burst, objects: func(j int) []client.Object {
 			return []client.Object{preBoundPV(claims[j])}
-		}, []stage{{"bound", claimBound}})
-		report(b, stages[0], "pvcs/s")
+		}, stages: []stage{{"bound", claimBound, "pvcs/s"}}})
 	}
 }
 
@@ -281,5 +259,104 @@ func preBoundPV(c *corev1.PersistentVolumeClaim) *corev1.PersistentVolume {
 			ClaimRef:                      &corev1.ObjectReference{Kind: "PersistentVolumeClaim", Namespace: c.Namespace, Name: c.Name, UID: c.UID},
 			PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/" + c.Name}},
 		},
+	}
+}
+
+// BenchmarkSnapshotBurst takes 200 snapshots of 20 bound claims at once and
+// measures, per snapshot, the time from its creation until it is ready to
+// use. One snapshot is taken and awaited first, untimed, so that every
+// controller has its caches synced.
+func BenchmarkSnapshotBurst(b *testing.B) {
+	forEachStack(b, []string{stackPlinth, stackUpstream}, func(b *testing.B, sc *storageCluster, _ string) {
+		class := sc.createClass(b, "bench", storagev1.VolumeBindingWaitForFirstConsumer, nil)
+		sc.waitForCapacities(b, class)
+		sc.create(b, snapshotClass("bench-snapshots", snapshotv1.VolumeSnapshotContentDelete, true))
+		for i := 0; b.Loop(); i++ {
+			ns := sc.namespace(b, fmt.Sprintf("snapshots-%d", i))
+			const sources = 20
+			b.StopTimer()
+			sc.boundSources(b, ns, class, sources, "64Mi")
+			sc.snapshotOf(b, ns, "warm-up", "src-00", "")
+			b.StartTimer()
+			sc.runBurst(b, ns, burstSpec{n: burst, objects: func(j int) []client.Object {
+				return []client.Object{snapshotOfClaim(ns, fmt.Sprintf("snap-%03d", j), fmt.Sprintf("src-%02d", j%sources))}
+			}, stages: []stage{{"ready", snapshotReady, "snapshots/s"}}})
+		}
+	})
+}
+
+// BenchmarkRestoreCloneBurst measures, on 6 bound claims with a ready
+// snapshot each, three bursts of 50 claims with a pod each: fresh claims,
+// restores of the snapshots and clones of the claims, each claim timed from
+// its creation until it is Bound. Every pod is pinned (a nodeSelector) to
+// the node of its claim's source (round robin over the sources for the
+// fresh claims), as a user of node-local storage pins it: the restore or
+// clone can only be cut there.
+func BenchmarkRestoreCloneBurst(b *testing.B) {
+	forEachStack(b, []string{stackPlinth, stackUpstream}, func(b *testing.B, sc *storageCluster, _ string) {
+		class := sc.createClass(b, "bench", storagev1.VolumeBindingWaitForFirstConsumer, nil)
+		sc.waitForCapacities(b, class)
+		sc.create(b, snapshotClass("bench-snapshots", snapshotv1.VolumeSnapshotContentDelete, true))
+		for i := 0; b.Loop(); i++ {
+			ns := sc.namespace(b, fmt.Sprintf("restores-%d", i))
+			const sources = 6
+			b.StopTimer()
+			nodes := sc.boundSources(b, ns, class, sources, restoreSize)
+			for j := range sources {
+				sc.snapshotOf(b, ns, fmt.Sprintf("snap-%02d", j), fmt.Sprintf("src-%02d", j), "")
+			}
+			b.StartTimer()
+			pinned := func(j int, name string, source *corev1.TypedLocalObjectReference) []client.Object {
+				c := claim(ns, name, class, restoreSize)
+				c.Spec.DataSource = source
+				p := pod(ns, name, name)
+				p.Spec.NodeSelector = map[string]string{corev1.LabelHostname: nodes[j%sources]}
+				return []client.Object{c, p}
+			}
+			bound := []stage{{"bound", claimBound, "pvcs/s"}}
+			sc.runBurst(b, ns, burstSpec{prefix: "fresh-", n: smallBurst, stages: bound, objects: func(j int) []client.Object {
+				return pinned(j, fmt.Sprintf("fresh-%02d", j), nil)
+			}})
+			sc.runBurst(b, ns, burstSpec{prefix: "restore-", n: smallBurst, stages: bound, objects: func(j int) []client.Object {
+				return pinned(j, fmt.Sprintf("restore-%02d", j), &corev1.TypedLocalObjectReference{
+					APIGroup: ptr.To(snapshotv1.GroupName), Kind: "VolumeSnapshot", Name: fmt.Sprintf("snap-%02d", j%sources),
+				})
+			}})
+			sc.runBurst(b, ns, burstSpec{prefix: "clone-", n: smallBurst, stages: bound, objects: func(j int) []client.Object {
+				return pinned(j, fmt.Sprintf("clone-%02d", j), &corev1.TypedLocalObjectReference{
+					Kind: "PersistentVolumeClaim", Name: fmt.Sprintf("src-%02d", j%sources),
+				})
+			}})
+		}
+	})
+}
+
+// restoreSize is the size of the sources, restores and clones of
+// BenchmarkRestoreCloneBurst: Plinth's driver makes an XFS volume at least
+// 300Mi large (XFS's minimum), so a snapshot of a smaller claim has a
+// restore size of 300Mi, and csi-provisioner refuses a smaller restore.
+const restoreSize = "300Mi"
+
+// boundSources creates claims src-00... of size with a pod each, waits
+// until they are bound and returns the node of each.
+func (sc *storageCluster) boundSources(b *testing.B, ns, class string, n int, size string) []string {
+	b.Helper()
+	for j := range n {
+		name := fmt.Sprintf("src-%02d", j)
+		sc.create(b, claim(ns, name, class, size), pod(ns, name, name))
+	}
+	nodes := make([]string, n)
+	for j := range n {
+		name := fmt.Sprintf("src-%02d", j)
+		sc.waitBound(b, ns, name)
+		nodes[j] = sc.waitScheduled(b, ns, name)
+	}
+	return nodes
+}
+
+func snapshotOfClaim(ns, name, claimName string) *snapshotv1.VolumeSnapshot {
+	return &snapshotv1.VolumeSnapshot{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec:       snapshotv1.VolumeSnapshotSpec{Source: snapshotv1.VolumeSnapshotSource{PersistentVolumeClaimName: ptr.To(claimName)}},
 	}
 }

@@ -107,7 +107,7 @@ func TestCrashBetweenCreateVolumeAndPVProvisionsOnce(t *testing.T) {
 }
 
 func TestCrashBetweenCreateSnapshotAndStatusLeaksNothing(t *testing.T) {
-	sc := startStorageClusterWith(t, storagenode.Options{})
+	sc := startSnapshotCluster(t, storagenode.Options{})
 	sc.startPlinthController(t)
 	class := sc.createClass(t, "plinth-wffc", "WaitForFirstConsumer", nil)
 	sc.waitForCapacities(t, class)

@@ -66,7 +66,7 @@ func (sc *storageCluster) startPlinthController(t testing.TB) {
 }
 
 func TestSnapshotLifecycle(t *testing.T) {
-	sc := startStorageCluster(t)
+	sc := startSnapshotCluster(t, storagenode.Options{})
 	sc.startPlinthController(t)
 	ctx := t.Context()
 	class := sc.createClass(t, "plinth-wffc", "WaitForFirstConsumer", nil)

@@ -62,14 +62,26 @@ func startStorageCluster(t testing.TB) *storageCluster {
 	return startStorageClusterWith(t, storagenode.Options{})
 }
 
+// startSnapshotCluster starts the cluster with pools that hold a few volumes
+// and their snapshots on every node: a snapshot takes as much of its node's
+// capacity as its source, and kube-scheduler, which knows nothing of
+// snapshots, may put a source on any node.
+func startSnapshotCluster(t testing.TB, opts storagenode.Options) *storageCluster {
+	return startStorageClusterSized(t, map[string]int64{"node-1": 4 * gib, "node-2": 4 * gib, "node-3": 4 * gib}, opts)
+}
+
 // startStorageClusterWith starts the cluster with the given options for
 // every storage node (pool sizes excepted).
 func startStorageClusterWith(t testing.TB, opts storagenode.Options) *storageCluster {
-	return startStorageClusterSized(t, map[string]int64{"node-1": gib / 2, "node-2": 4 * gib, "node-3": 4 * gib}, opts)
+	// The pools count every volume at its full size (sparse or not): node-2
+	// and node-3 hold all the claims of TestStorageProvisioning together,
+	// node-1 not even one of 1Gi.
+	return startStorageClusterSized(t, map[string]int64{"node-1": gib / 2, "node-2": 8 * gib, "node-3": 8 * gib}, opts)
 }
 
-// startStorageClusterSized starts the cluster with the given pool sizes.
-func startStorageClusterSized(t testing.TB, pools map[string]int64, opts storagenode.Options) *storageCluster {
+// startStorageClusterSized starts the cluster with the given pool sizes;
+// tweaks change the control plane's options first.
+func startStorageClusterSized(t testing.TB, pools map[string]int64, opts storagenode.Options, tweaks ...func(*controlplane.Options)) *storageCluster {
 	root, err := controlplane.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +90,7 @@ func startStorageClusterSized(t testing.TB, pools map[string]int64, opts storage
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp := controlplane.StartForTest(t, controlplane.Options{
+	cpOpts := controlplane.Options{
 		Scheme: scheme,
 		Nodes: []controlplane.NodeSpec{
 			{Name: "node-1", Zone: "zone-a", Region: "region-1"},
@@ -86,7 +98,11 @@ func startStorageClusterSized(t testing.TB, pools map[string]int64, opts storage
 			{Name: "node-3", Zone: "zone-b", Region: "region-1"},
 		},
 		CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "snapshot"), filepath.Join(root, "config", "crd", "bases")},
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&cpOpts)
+	}
+	cp := controlplane.StartForTest(t, cpOpts)
 	ctx := t.Context()
 	if err := cp.WaitForNodesReady(ctx, waitTimeout); err != nil {
 		t.Fatal(err)
@@ -147,12 +163,14 @@ func TestStorageProvisioning(t *testing.T) {
 
 	t.Run("a clone holds the source's data on the source's node", func(t *testing.T) {
 		ns := sc.namespace(t, "clone")
-		sc.create(t, claim(ns, "origin", wffc, "300Mi"), pod(ns, "origin", "origin"))
+		// A clone takes as much of its source's node as the source: the
+		// class keeps both off node-1, which holds one such volume at most.
+		sc.create(t, claim(ns, "origin", zoneB, "300Mi"), pod(ns, "origin", "origin"))
 		node := sc.waitScheduled(t, ns, "origin")
 		originPV := sc.waitBound(t, ns, "origin")
 		data := bytes.Repeat([]byte("cloned data\n"), 5000)
 		sc.nodes[node].WriteFile(t, originPV, data)
-		clone := claim(ns, "copy", wffc, "300Mi")
+		clone := claim(ns, "copy", zoneB, "300Mi")
 		clone.Spec.DataSource = &corev1.TypedLocalObjectReference{Kind: "PersistentVolumeClaim", Name: "origin"}
 		sc.create(t, clone, pod(ns, "copy", "copy"))
 		pv := sc.waitBound(t, ns, "copy")
@@ -169,7 +187,8 @@ func TestStorageProvisioning(t *testing.T) {
 
 	t.Run("a claim that asks for more gets a larger volume", func(t *testing.T) {
 		ns := sc.namespace(t, "expand")
-		sc.create(t, claim(ns, "data", wffc, "300Mi"), pod(ns, "app", "data"))
+		// Growing takes room on the volume's node: not node-1's (see the clone).
+		sc.create(t, claim(ns, "data", zoneB, "300Mi"), pod(ns, "app", "data"))
 		node := sc.waitScheduled(t, ns, "app")
 		pv := sc.waitBound(t, ns, "data")
 		sc.resize(t, ns, "data", "600Mi")

@@ -59,6 +59,11 @@ type Options struct {
 	Workers int
 	// CapacityResync is the capacity publisher's resync; zero means 10s.
 	CapacityResync time.Duration
+	// DriverOnly runs Plinth's CSI driver (the node plugin, its kubelet
+	// registration and its topology) without Plinth's node controllers, for
+	// another controller layer, such as the upstream CSI sidecars, to drive
+	// through Endpoint.
+	DriverOnly bool
 	// CrashAfter, when it returns true for a CSI method the node controllers
 	// just called (e.g. "/csi.v1.Controller/CreateVolume"), makes the node
 	// crash right after the driver did the work: plinth-node stops before
@@ -164,6 +169,10 @@ func (n *Node) Restart() {
 			PoolDir:       n.PoolDir,
 			DefaultFSType: "ext4",
 			Logger:        n.log,
+			// withVolume stages and publishes in directories of its own
+			// under the temporary directory, as the kubelet does under its
+			// root directory.
+			KubeletDir: os.TempDir(),
 		},
 		RestConfig:     n.cp.Config,
 		Namespace:      Namespace,
@@ -175,7 +184,11 @@ func (n *Node) Restart() {
 		SkipControllerNameValidation: true,
 		CSIDialOptions:               []grpc.DialOption{grpc.WithUnaryInterceptor(n.crashInterceptor(cancel))},
 	}
-	go func() { n.done <- app.Run(ctx, cfg) }()
+	if n.opts.DriverOnly {
+		go func() { n.done <- runDriver(ctx, cfg) }()
+	} else {
+		go func() { n.done <- app.Run(ctx, cfg) }()
+	}
 	conn, err := csiconn.Dial(n.Endpoint)
 	if err != nil {
 		n.t.Fatal(err)

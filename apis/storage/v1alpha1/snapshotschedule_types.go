@@ -35,6 +35,26 @@ const (
 	ReasonScheduled = "Scheduled"
 	// ReasonSuspended: spec.suspend is set.
 	ReasonSuspended = "Suspended"
+	// ReasonIntervalTooShort: the schedule fires more often than the
+	// controller's minimum interval allows.
+	ReasonIntervalTooShort = "IntervalTooShort"
+	// ReasonPoolPastReserve: the pool of a selected claim has no room left
+	// above its reserve, so the claim was not snapshotted in the last run.
+	ReasonPoolPastReserve = "PoolPastReserve"
+	// ReasonSnapshotCapReached: a claim already has the most snapshots a
+	// schedule may hold of it, so the last run took none of it.
+	ReasonSnapshotCapReached = "SnapshotCapReached"
+)
+
+// Bounds on the snapshots a schedule keeps of each claim.
+const (
+	// DefaultMaxCount is the retention count of a schedule that sets only
+	// maxAge: no schedule keeps an unbounded number of snapshots.
+	DefaultMaxCount = 100
+	// MaxMaxCount is the largest retention count, and the number of
+	// snapshots of one claim (being deleted or not) past which a schedule
+	// takes no more.
+	MaxMaxCount = 1000
 )
 
 // Labels and annotations a SnapshotSchedule puts on the VolumeSnapshots it
@@ -63,11 +83,15 @@ type SnapshotScheduleSpec struct {
 	// Schedule is a cron expression (five fields, or a descriptor such as
 	// @hourly or @every 30m) in UTC. When runs were missed, for instance
 	// while the controller was down or the schedule suspended, only the
-	// latest missed run is taken.
+	// latest missed run is taken. The controller refuses schedules that
+	// fire more often than its minimum interval (flag
+	// --snapshotschedule-min-interval, 5m by default); the API refuses
+	// @every intervals under a minute.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	// +kubebuilder:validation:XValidation:rule="!self.startsWith('TZ=') && !self.startsWith('CRON_TZ=')",message="schedules are in UTC; a time zone prefix is not supported"
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('@every ') || duration(self.substring(7)) >= duration('1m')",message="an @every interval must be at least 1m"
 	Schedule string `json:"schedule"`
 
 	// SnapshotClassName is the VolumeSnapshotClass of the snapshots; unset
@@ -91,7 +115,8 @@ type SnapshotScheduleSpec struct {
 // and for how long. A snapshot is deleted when either bound is exceeded; the
 // newest ready snapshot of a claim is never deleted for its age alone.
 type SnapshotRetention struct {
-	// MaxCount is the number of snapshots kept per claim.
+	// MaxCount is the number of snapshots kept per claim; unset means 100
+	// (DefaultMaxCount), so that maxAge alone never lets snapshots pile up.
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000

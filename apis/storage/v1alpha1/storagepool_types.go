@@ -46,8 +46,9 @@ type StoragePoolSpec struct {
 	// +kubebuilder:validation:MaxLength=4096
 	Path string `json:"path"`
 
-	// OverProvisionRatio is how many times its free space the pool may
-	// promise to volumes (sparse files); "1" means no over-provisioning.
+	// OverProvisionRatio is how many times its filesystem's size the pool
+	// may promise to volumes and snapshots (sparse files); "1" means no
+	// over-provisioning.
 	// +optional
 	OverProvisionRatio *resource.Quantity `json:"overProvisionRatio,omitempty"`
 }
@@ -75,8 +76,10 @@ type StoragePoolStatus struct {
 	// +optional
 	Used *resource.Quantity `json:"used,omitempty"`
 
-	// Available is what new volumes may still be given, over-provisioning
-	// included; the capacity published to the scheduler.
+	// Available is what new volumes may still be given: the size times the
+	// over-provisioning ratio less what volumes and snapshots were promised,
+	// and never more than keeps the reserve free once they are written; the
+	// capacity published to the scheduler.
 	// +optional
 	Available *resource.Quantity `json:"available,omitempty"`
 

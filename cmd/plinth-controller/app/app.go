@@ -29,12 +29,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	networkv1alpha1 "github.com/plinth-dev/plinth/apis/network/v1alpha1"
 	storagev1alpha1 "github.com/plinth-dev/plinth/apis/storage/v1alpha1"
 	"github.com/plinth-dev/plinth/controllers/cluster"
 	"github.com/plinth-dev/plinth/controllers/node/capacity"
+	"github.com/plinth-dev/plinth/internal/metricsauth"
 )
 
 // DefaultLeaderElectionID names the Lease replicas compete for.
@@ -59,8 +59,12 @@ type Config struct {
 	// means controller-runtime's defaults (15s, 10s, 2s).
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// MetricsAddress and HealthAddress serve the metrics and the probes;
-	// "0" disables them.
+	// "0" disables them. The metrics endpoint is HTTPS with authentication
+	// and authorization (see package metricsauth) unless InsecureMetrics;
+	// MetricsCertDir may hold its tls.crt and tls.key.
 	MetricsAddress, HealthAddress string
+	MetricsCertDir                string
+	InsecureMetrics               bool
 	// Controllers are the controllers to set up, usually
 	// DefaultControllers() with the flags applied.
 	Controllers []cluster.Controller
@@ -73,6 +77,11 @@ type Config struct {
 // both in Plinth's namespace.
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;create;update,namespace=plinth-system
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch,namespace=plinth-system
+
+// The metrics endpoint authenticates and authorizes its scrapers through
+// the API server (package metricsauth).
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
 // Scheme returns the API types plinth-controller reads and writes.
 func Scheme() (*runtime.Scheme, error) {
@@ -146,8 +155,8 @@ func withClientLimits(cfg *rest.Config, qps float32, burst int) *rest.Config {
 func managerOptions(cfg Config, scheme *runtime.Scheme) ctrl.Options {
 	opts := ctrl.Options{
 		Scheme:                        scheme,
-		Metrics:                       metricsserver.Options{BindAddress: cfg.MetricsAddress},
-		HealthProbeBindAddress:        cfg.HealthAddress,
+		Metrics:                       metricsauth.Options(cfg.MetricsAddress, cfg.MetricsCertDir, cfg.InsecureMetrics, nil),
+		HealthProbeBindAddress:        metricsauth.BindAddress(cfg.HealthAddress),
 		LeaderElection:                cfg.LeaderElection,
 		LeaderElectionNamespace:       cfg.Namespace,
 		LeaderElectionID:              cfg.LeaderElectionID,

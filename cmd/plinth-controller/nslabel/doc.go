@@ -20,4 +20,10 @@ limitations under the License.
 // Helm's --create-namespace creates that namespace without labels, and a
 // chart cannot own the namespace it is installed into, so a hook does it,
 // with a role limited to that one namespace object.
+//
+// A privileged level applies to every pod of the namespace, so the hook
+// refuses to set labels the namespace does not carry yet while pods of
+// other releases (or of none) run there, unless the chart's
+// namespace.allowPrivilegedLabelOnShared says so: Plinth belongs in a
+// namespace of its own.
 package nslabel

@@ -19,6 +19,7 @@ package nslabel
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -58,16 +59,79 @@ func (l Labels) Set(s string) error {
 	return nil
 }
 
+// LabelInstance is the label the chart puts on every pod of a release.
+const LabelInstance = "app.kubernetes.io/instance"
+
+// Guard keeps the hook from relabelling a namespace that others use: a
+// privileged Pod Security level on a shared namespace would let every
+// workload there run privileged.
+type Guard struct {
+	// Release is the Helm release; pods labelled with it are Plinth's own.
+	Release string
+	// AllowShared labels the namespace even when pods of other releases
+	// or of no release run there (chart value
+	// namespace.allowPrivilegedLabelOnShared).
+	AllowShared bool
+}
+
+// ErrShared is returned when the namespace holds other workloads.
+var ErrShared = errors.New("the namespace holds workloads that are not Plinth's")
+
 // Apply merges labels into the namespace's labels; other labels are kept.
-func Apply(ctx context.Context, c client.Client, namespace string, labels Labels) error {
+// A namespace that already carries the labels is left alone; otherwise the
+// guard must pass first.
+func Apply(ctx context.Context, c client.Client, namespace string, labels Labels, guard Guard) error {
+	ns := &corev1.Namespace{}
+	if err := c.Get(ctx, client.ObjectKey{Name: namespace}, ns); err != nil {
+		return fmt.Errorf("failed to get namespace %s: %w", namespace, err)
+	}
+	if hasLabels(ns, labels) {
+		return nil
+	}
+	if !guard.AllowShared {
+		if err := checkNotShared(ctx, c, namespace, guard.Release); err != nil {
+			return err
+		}
+	}
 	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"labels": labels}})
 	if err != nil {
 		return fmt.Errorf("failed to encode the labels: %w", err)
 	}
-	ns := &corev1.Namespace{}
-	ns.Name = namespace
 	if err := c.Patch(ctx, ns, client.RawPatch(types.MergePatchType, patch)); err != nil {
 		return fmt.Errorf("failed to label namespace %s: %w", namespace, err)
 	}
 	return nil
+}
+
+// hasLabels reports whether the namespace carries every label already.
+func hasLabels(ns *corev1.Namespace, labels Labels) bool {
+	for k, v := range labels {
+		if got, ok := ns.Labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// checkNotShared refuses a namespace where pods of another release, or of
+// none, exist.
+func checkNotShared(ctx context.Context, c client.Client, namespace, release string) error {
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(namespace)); err != nil {
+		return fmt.Errorf("failed to list the pods of namespace %s: %w", namespace, err)
+	}
+	var others []string
+	for _, p := range pods.Items {
+		if release == "" || p.Labels[LabelInstance] != release {
+			others = append(others, p.Name)
+		}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	if len(others) > 3 {
+		others = append(others[:3], fmt.Sprintf("and %d more", len(others)-3))
+	}
+	return fmt.Errorf("%w: refusing to change its Pod Security labels, which would apply to pods %s too; "+
+		"install Plinth into a namespace of its own, or set namespace.allowPrivilegedLabelOnShared=true", ErrShared, strings.Join(others, ", "))
 }

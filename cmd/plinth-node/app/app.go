@@ -21,9 +21,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
+	csimetrics "github.com/kubernetes-csi/csi-lib-utils/metrics"
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -33,7 +35,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	networkv1alpha1 "github.com/plinth-dev/plinth/apis/network/v1alpha1"
 	storagev1alpha1 "github.com/plinth-dev/plinth/apis/storage/v1alpha1"
@@ -43,6 +44,7 @@ import (
 	"github.com/plinth-dev/plinth/controllers/node/nodedeps"
 	"github.com/plinth-dev/plinth/csi-driver/plugin"
 	"github.com/plinth-dev/plinth/internal/csiconn"
+	"github.com/plinth-dev/plinth/internal/metricsauth"
 )
 
 // Config is what plinth-node needs to run.
@@ -59,12 +61,21 @@ type Config struct {
 	// Namespace is plinth's namespace, home of the CSIStorageCapacity objects.
 	Namespace string
 	// MetricsAddress and HealthAddress serve the manager's metrics and
-	// probes; "0" disables them.
+	// probes; "0" disables them. The metrics endpoint also serves the CSI
+	// driver's operation metrics at /metrics/csi, and is HTTPS with
+	// authentication and authorization (see package metricsauth) unless
+	// InsecureMetrics; MetricsCertDir may hold its tls.crt and tls.key.
 	MetricsAddress, HealthAddress string
+	MetricsCertDir                string
+	InsecureMetrics               bool
 	// Workers is the number of claims provisioned in parallel.
 	Workers int
 	// CapacityResync is the capacity publisher's resync period.
 	CapacityResync time.Duration
+	// OrphanInterval and OrphanGrace are the orphan sweep's period and the
+	// time a volume must stay unreferenced to count as an orphan; zero
+	// means the defaults of package controllers/node/orphans.
+	OrphanInterval, OrphanGrace time.Duration
 	// Network configures the pod network agent; nil leaves pod networking
 	// to another CNI.
 	Network *agent.Config
@@ -137,6 +148,9 @@ func Run(ctx context.Context, cfg Config) error {
 
 // runNode runs the node plugin and the node controllers.
 func runNode(ctx context.Context, cfg Config) error {
+	if cfg.Plugin.Metrics == nil {
+		cfg.Plugin.Metrics = csimetrics.NewCSIMetricsManagerForPlugin(cfg.Plugin.DriverName)
+	}
 	mgr, err := newManager(cfg)
 	if err != nil {
 		return err
@@ -185,8 +199,8 @@ func newManager(cfg Config) (ctrl.Manager, error) {
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme,
 		Logger:                 cfg.Plugin.Logger,
-		Metrics:                metricsserver.Options{BindAddress: cfg.MetricsAddress},
-		HealthProbeBindAddress: cfg.HealthAddress,
+		Metrics:                metricsauth.Options(cfg.MetricsAddress, cfg.MetricsCertDir, cfg.InsecureMetrics, csiMetricsHandler(cfg.Plugin.Metrics)),
+		HealthProbeBindAddress: metricsauth.BindAddress(cfg.HealthAddress),
 		// Every node has its own controllers; none is elected.
 		LeaderElection: false,
 		Controller:     config.Controller{SkipNameValidation: &cfg.SkipControllerNameValidation},
@@ -201,6 +215,26 @@ func newManager(cfg Config) (ctrl.Manager, error) {
 	return mgr, nil
 }
 
+// csiMetricsPath is where the metrics endpoint serves the CSI driver's
+// operation metrics.
+const csiMetricsPath = "/metrics/csi"
+
+// csiMetricsHandler serves the CSI driver's operation metrics at
+// csiMetricsPath, behind the metrics endpoint's authentication.
+func csiMetricsHandler(recorder csimetrics.CSIMetricsManager) map[string]http.Handler {
+	if recorder == nil {
+		return nil
+	}
+	mux := http.NewServeMux()
+	recorder.RegisterToServer(mux, csiMetricsPath)
+	return map[string]http.Handler{csiMetricsPath: mux}
+}
+
+// The metrics endpoint authenticates and authorizes its scrapers through
+// the API server (package metricsauth).
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
 // setupControllers registers the node's storage controllers (package
 // controllers/node), the pod network agent and the topology notice; the
 // node's topology is the one Run watches for the plugin.
@@ -213,6 +247,10 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, cfg Config, conn *c
 	opts := node.Options{
 		Workers: cfg.Workers, Namespace: cfg.Namespace, Topology: cfg.Plugin.Topology,
 		Resync: cfg.CapacityResync, Pool: poolOf(cfg.Plugin, conn.Identity),
+		Orphans: &node.Orphans{
+			Node: conn.Node, Reader: mgr.GetAPIReader(), KubeletDir: cmp.Or(cfg.Plugin.KubeletDir, "/var/lib/kubelet"),
+			Interval: cfg.OrphanInterval, Grace: cfg.OrphanGrace,
+		},
 	}
 	if err := node.SetupWithManager(mgr, deps, opts); err != nil {
 		return err

@@ -51,6 +51,9 @@ func setupNetwork(ctx context.Context, mgr ctrl.Manager, base agent.Config) erro
 	if err := a.NewSweeper().SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the IPAM sweeper: %w", err)
 	}
+	if err := setupNetworkPolicy(mgr, a, base.NodeName); err != nil {
+		return err
+	}
 	log.FromContext(ctx).V(1).Info("network agent registered", "node", base.NodeName)
 	return nil
 }

@@ -19,6 +19,7 @@ package app
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -64,7 +65,7 @@ func TestCSIReadinessNeedsProbeAndKubeletRegistration(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := csiReady(c.cfg, c.identity)(httptest.NewRequest("GET", "/readyz/csi", nil))
+			err := csiReady(c.cfg, c.identity)(httptest.NewRequest(http.MethodGet, "/readyz/csi", nil))
 			if (err == nil) != c.ready {
 				t.Fatalf("ready = %v (err %v), want %v", err == nil, err, c.ready)
 			}

@@ -69,7 +69,7 @@ type harness struct {
 func TestAllocatorOnARealControlPlane(t *testing.T) {
 	h := &harness{cp: controlplane.StartForTest(t, controlplane.Options{
 		AllocateNodeCIDRs: ptr.To(false),
-		CRDDirectoryPaths: []string{"../../config/crd/bases"},
+		CRDDirectoryPaths: []string{"../../../config/crd/bases"},
 		Nodes:             []controlplane.NodeSpec{{Name: "node-1"}, {Name: "node-2"}},
 	})}
 	ctx := t.Context()

@@ -135,14 +135,16 @@ func (c *Reconciler) defaultClass(ctx context.Context, driver string) (*snapshot
 	return found, nil
 }
 
-// protectClaim keeps the source claim until its snapshot is cut.
+// protectClaim keeps the source claim until its snapshot is cut. The
+// finalizer is merged in, without an optimistic lock: the many snapshots of
+// one claim in a burst, each reading the claim before another's write
+// reached the cache, add it without conflicting with each other (or with
+// the claim's binding), and it is written once per claim.
 func (c *Reconciler) protectClaim(ctx context.Context, pvc *corev1.PersistentVolumeClaim) error {
 	if controllerutil.ContainsFinalizer(pvc, utils.PVCFinalizer) {
 		return nil
 	}
-	base := pvc.DeepCopy()
-	controllerutil.AddFinalizer(pvc, utils.PVCFinalizer)
-	if err := c.Client.Patch(ctx, pvc, objpatch.LockedMerge(base)); err != nil {
+	if err := c.Client.Patch(ctx, pvc, objpatch.AddFinalizer(pvc, utils.PVCFinalizer, nil)); err != nil {
 		return fmt.Errorf("failed to protect claim %s: %w", pvc.Name, err)
 	}
 	return nil

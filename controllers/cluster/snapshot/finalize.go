@@ -149,9 +149,8 @@ func (c *Reconciler) releaseClaim(ctx context.Context, vs *snapshotv1.VolumeSnap
 	if busy, err := c.otherSnapshotInProgress(ctx, vs, name); busy || err != nil {
 		return err
 	}
-	base := pvc.DeepCopy()
-	controllerutil.RemoveFinalizer(pvc, utils.PVCFinalizer)
-	if err := c.Client.Patch(ctx, pvc, objpatch.LockedMerge(base)); err != nil {
+	// Removed without an optimistic lock, like protectClaim adds it.
+	if err := c.Client.Patch(ctx, pvc, objpatch.DropFinalizer(pvc, utils.PVCFinalizer)); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to release claim %s: %w", name, err))
 	}
 	return nil

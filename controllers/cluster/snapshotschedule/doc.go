@@ -38,5 +38,18 @@ limitations under the License.
 // (newest first, by scheduled time) are deleted, and so are snapshots older
 // than spec.retention.maxAge, except the newest snapshot of the claim that is
 // ready to use: a claim whose recent snapshots keep failing still has its
-// last good one.
+// last good one. A schedule that sets only maxAge keeps at most
+// DefaultMaxCount (100) snapshots of a claim.
+//
+// Schedules have a floor, since every run freezes and copies every selected
+// claim: a schedule that fires more often than the minimum interval
+// (DefaultMinInterval, 5 minutes, or plinth-controller's
+// --snapshotschedule-min-interval) is refused with an IntervalTooShort Ready
+// condition and Event, and the API itself refuses @every intervals under a
+// minute. A run skips a claim that already holds more of the schedule's
+// snapshots than its retention count (deletions are not keeping up) and a
+// claim whose StoragePool has no space left above its reserve (status
+// available, or for pools without reflink less than the volume's size); the
+// run still counts as taken, and the Ready condition and a Warning Event
+// (SnapshotCapReached, PoolPastReserve) say which claims were skipped.
 package snapshotschedule

@@ -19,6 +19,7 @@ package snapshotschedule
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -96,4 +97,52 @@ func latestDelaySlot(delay time.Duration, base, now time.Time) time.Time {
 		return time.Time{}
 	}
 	return base.Add(now.Sub(base) / delay * delay)
+}
+
+// DefaultMinInterval is the shortest time between two runs of a schedule
+// unless plinth-controller's --snapshotschedule-min-interval says otherwise:
+// every run snapshots every selected claim, and a snapshot costs a freeze of
+// the filesystem and room in the pool.
+const DefaultMinInterval = 5 * time.Minute
+
+// intervalSamples is how many consecutive runs minInterval looks at.
+const intervalSamples = 1000
+
+// checkInterval refuses a schedule that fires more often than min. An
+// @every interval is read from the expression itself, since cron silently
+// turns "0s" or "-5s" into one second.
+func checkInterval(spec string, s cron.Schedule, now time.Time, limit time.Duration) error {
+	if d, ok := strings.CutPrefix(spec, "@every "); ok {
+		every, err := time.ParseDuration(d)
+		if err == nil && every <= 0 {
+			return fmt.Errorf("the schedule's interval %s is not positive", d)
+		}
+	}
+	if gap := minInterval(s, now, limit); gap < limit {
+		return fmt.Errorf("the schedule fires every %s at times, more often than the minimum interval of %s", gap, limit)
+	}
+	return nil
+}
+
+// minInterval returns the shortest gap between consecutive runs of s among
+// the next intervalSamples runs, stopping early at the first gap under
+// limit.
+func minInterval(s cron.Schedule, now time.Time, limit time.Duration) time.Duration {
+	if d, ok := s.(cron.ConstantDelaySchedule); ok {
+		return d.Delay
+	}
+	shortest := time.Duration(math.MaxInt64)
+	prev := nextRun(s, now)
+	for range intervalSamples {
+		next := nextRun(s, prev)
+		if next.IsZero() {
+			break
+		}
+		shortest = min(shortest, next.Sub(prev))
+		if shortest < limit {
+			break
+		}
+		prev = next
+	}
+	return shortest
 }

@@ -17,6 +17,7 @@ limitations under the License.
 package snapshotschedule
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -67,6 +68,9 @@ type Reconciler struct {
 	Clock clock.PassiveClock
 	// Recorder emits Events about runs, pruning and invalid schedules.
 	Recorder events.EventRecorder
+	// MinInterval is the shortest time allowed between two runs of a
+	// schedule; zero means DefaultMinInterval.
+	MinInterval time.Duration
 }
 
 // SetupWithManager registers the reconciler with mgr, filling in the
@@ -131,6 +135,10 @@ func (r *Reconciler) reconcile(ctx context.Context, sched *storagev1alpha1.Snaps
 		r.invalid(sched, storagev1alpha1.ReasonInvalidSchedule, err)
 		return ctrl.Result{}, r.refreshCount(ctx, sched)
 	}
+	if err := checkInterval(sched.Spec.Schedule, s, now, cmp.Or(r.MinInterval, DefaultMinInterval)); err != nil {
+		r.invalid(sched, storagev1alpha1.ReasonIntervalTooShort, err)
+		return ctrl.Result{}, r.refreshCount(ctx, sched)
+	}
 	sel, err := metav1.LabelSelectorAsSelector(&sched.Spec.Selector)
 	if err != nil {
 		r.invalid(sched, storagev1alpha1.ReasonInvalidSelector, fmt.Errorf("failed to convert the claim selector: %w", err))
@@ -157,8 +165,9 @@ func (r *Reconciler) runAndPrune(ctx context.Context, sched *storagev1alpha1.Sna
 	if sched.Status.LastRunTime != nil {
 		base = sched.Status.LastRunTime.Time
 	}
+	refused := refusals{}
 	if slot := latestSlot(rn.schedule, base, now); !slot.IsZero() {
-		if err := r.run(ctx, sched, rn.selector, slot); err != nil {
+		if err := r.run(ctx, sched, rn.selector, slot, refused); err != nil {
 			sched.Status.NextRunTime = &metav1.Time{Time: nextRun(rn.schedule, slot)}
 			r.setReady(sched, metav1.ConditionFalse, storagev1alpha1.ReasonSnapshotFailed, err.Error())
 			r.Recorder.Eventf(sched, nil, corev1.EventTypeWarning, storagev1alpha1.ReasonSnapshotFailed, "Snapshot", "%s", err)
@@ -173,7 +182,13 @@ func (r *Reconciler) runAndPrune(ctx context.Context, sched *storagev1alpha1.Sna
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	r.setReady(sched, metav1.ConditionTrue, storagev1alpha1.ReasonScheduled, "next run at "+next.Format(time.RFC3339))
+	if len(refused) > 0 {
+		reason, msg := refused.summary()
+		r.setReady(sched, metav1.ConditionFalse, reason, msg)
+		r.Recorder.Eventf(sched, nil, corev1.EventTypeWarning, reason, "Snapshot", "%s", msg)
+	} else {
+		r.setReady(sched, metav1.ConditionTrue, storagev1alpha1.ReasonScheduled, "next run at "+next.Format(time.RFC3339))
+	}
 	return ctrl.Result{RequeueAfter: untilEarliest(now, next, expiry)}, nil
 }
 
@@ -191,16 +206,32 @@ func untilEarliest(now time.Time, times ...time.Time) time.Duration {
 
 // run takes one snapshot of every bound claim the schedule selects, for the
 // run scheduled at slot. Snapshots that already exist, from an earlier
-// attempt at the same run, are left as they are.
-func (r *Reconciler) run(ctx context.Context, sched *storagev1alpha1.SnapshotSchedule, sel labels.Selector, slot time.Time) error {
+// attempt at the same run, are left as they are. Claims that already hold
+// too many of the schedule's snapshots, or whose pool is past its reserve,
+// are left out and recorded in refused.
+func (r *Reconciler) run(ctx context.Context, sched *storagev1alpha1.SnapshotSchedule, sel labels.Selector, slot time.Time, refused refusals) error {
 	claims, err := r.selectedClaims(ctx, sched.Namespace, sel)
 	if err != nil {
 		return err
 	}
+	snaps, err := r.snapshotsOf(ctx, sched)
+	if err != nil {
+		return err
+	}
+	held, retention := claimsSnapshots(snaps), effectiveRetention(sched.Spec.Retention)
 	created := 0
-	for _, claim := range claims {
+	for i := range claims {
+		claim := claims[i].Name
+		reason, why, err := r.refusal(ctx, &claims[i], held[claim], retention)
+		if err != nil {
+			return err
+		}
+		if why != "" {
+			refused.add(reason, why)
+			continue
+		}
 		snap := newSnapshot(sched, claim, slot)
-		err := r.Client.Create(ctx, snap)
+		err = r.Client.Create(ctx, snap)
 		switch {
 		case apierrors.IsAlreadyExists(err):
 			continue
@@ -217,21 +248,21 @@ func (r *Reconciler) run(ctx context.Context, sched *storagev1alpha1.SnapshotSch
 	return nil
 }
 
-// selectedClaims lists the names of the bound, live claims of the namespace
-// that sel matches: a pending claim has nothing to snapshot yet, and a snapshot would
-// hold a terminating claim back.
-func (r *Reconciler) selectedClaims(ctx context.Context, namespace string, sel labels.Selector) ([]string, error) {
+// selectedClaims lists the bound, live claims of the namespace that sel
+// matches: a pending claim has nothing to snapshot yet, and a snapshot
+// would hold a terminating claim back.
+func (r *Reconciler) selectedClaims(ctx context.Context, namespace string, sel labels.Selector) ([]corev1.PersistentVolumeClaim, error) {
 	list := &corev1.PersistentVolumeClaimList{}
 	if err := r.Client.List(ctx, list, client.InNamespace(namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
 		return nil, fmt.Errorf("failed to list claims: %w", err)
 	}
-	var names []string
+	var claims []corev1.PersistentVolumeClaim
 	for _, c := range list.Items {
 		if c.Status.Phase == corev1.ClaimBound && c.DeletionTimestamp == nil {
-			names = append(names, c.Name)
+			claims = append(claims, c)
 		}
 	}
-	return names, nil
+	return claims, nil
 }
 
 // prune deletes the schedule's snapshots outside its retention, records how
@@ -241,7 +272,7 @@ func (r *Reconciler) prune(ctx context.Context, sched *storagev1alpha1.SnapshotS
 	if err != nil {
 		return time.Time{}, err
 	}
-	plan := planRetention(snaps, sched.Spec.Retention, now)
+	plan := planRetention(snaps, effectiveRetention(sched.Spec.Retention), now)
 	for _, s := range plan.prune {
 		if err := r.Client.Delete(ctx, s, client.Preconditions{UID: &s.UID}); client.IgnoreNotFound(err) != nil {
 			return time.Time{}, fmt.Errorf("failed to delete snapshot %s: %w", s.Name, err)

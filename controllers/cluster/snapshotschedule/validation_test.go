@@ -40,6 +40,10 @@ func TestTheAPIRejectsSchedulesTheControllerCannotHonour(t *testing.T) {
 		{"a time zone prefix", func(s *storagev1alpha1.SnapshotSchedule) { s.Spec.Schedule = "TZ=Europe/Paris 0 * * * *" }},
 		{"an empty snapshot class", func(s *storagev1alpha1.SnapshotSchedule) { s.Spec.SnapshotClassName = ptr.To("") }},
 		{"no retention bound", func(s *storagev1alpha1.SnapshotSchedule) { s.Spec.Retention = storagev1alpha1.SnapshotRetention{} }},
+		{"an @every of one second", func(s *storagev1alpha1.SnapshotSchedule) { s.Spec.Schedule = "@every 1s" }},
+		{"an @every of zero", func(s *storagev1alpha1.SnapshotSchedule) { s.Spec.Schedule = "@every 0s" }},
+		{"a negative @every", func(s *storagev1alpha1.SnapshotSchedule) { s.Spec.Schedule = "@every -5s" }},
+		{"a retention count over the cap", func(s *storagev1alpha1.SnapshotSchedule) { s.Spec.Retention.MaxCount = ptr.To[int32](1001) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sched := &storagev1alpha1.SnapshotSchedule{

@@ -41,11 +41,19 @@ import (
 // getCapacityTimeout bounds each GetCapacity call.
 const getCapacityTimeout = 30 * time.Second
 
-// capacity asks the driver what the node can give a volume of the class.
+// capacity asks the driver what the node can give a volume of the class: a
+// filesystem of the class's type, whose smallest size the driver knows (an
+// XFS volume is at least 300 MiB), so that a node whose pool cannot hold
+// even that publishes no capacity for the class, as external-provisioner
+// asks with the class's capability too.
 func (p *Publisher) capacity(ctx context.Context, class *storagev1.StorageClass, segments map[string]string) (*csi.GetCapacityResponse, error) {
 	callCtx, cancel := context.WithTimeout(ctx, getCapacityTimeout)
 	defer cancel()
 	resp, err := p.Controller.GetCapacity(callCtx, &csi.GetCapacityRequest{
+		VolumeCapabilities: []*csi.VolumeCapability{{
+			AccessType: &csi.VolumeCapability_Mount{Mount: &csi.VolumeCapability_MountVolume{FsType: class.Parameters[storageclass.FSTypeParameter]}},
+			AccessMode: &csi.VolumeCapability_AccessMode{Mode: csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER},
+		}},
 		Parameters:         storageclass.DriverParameters(class.Parameters),
 		AccessibleTopology: &csi.Topology{Segments: segments},
 	})

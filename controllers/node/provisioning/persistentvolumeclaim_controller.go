@@ -44,7 +44,8 @@ const (
 	ReasonCleanupFailed        = "VolumeCleanupFailed"
 )
 
-// indexDataSource indexes claims by "<Kind>/<name>" of their data source.
+// indexDataSource indexes claims by "<namespace>/<Kind>/<name>" of their
+// data source.
 const indexDataSource = "plinth.dataSource"
 
 // Provisioner provisions the claims selected for this node.
@@ -63,6 +64,15 @@ type Provisioner struct {
 	// WatchSnapshots watches VolumeSnapshots to restore from them as soon as
 	// they are ready; it needs the snapshot.storage.k8s.io CRDs.
 	WatchSnapshots bool
+	// Abandoned, when set, learns the volumes whose cleanup failed for good,
+	// so that the orphan sweep deletes them later; *orphans.Ledger is one.
+	Abandoned Ledger
+}
+
+// Ledger records volumes the provisioner gave up on.
+type Ledger interface {
+	// Add records the volume with the given ID.
+	Add(volumeID string)
 }
 
 // Topology tells the node's current topology; *topology.Node of package
@@ -141,18 +151,18 @@ func (p *Provisioner) mayHandle(obj client.Object) bool {
 
 func dataSourceKey(obj client.Object) []string {
 	if src := dataSourceOf(obj.(*corev1.PersistentVolumeClaim)); src != nil {
-		return []string{src.kind + "/" + src.name}
+		return []string{src.key()}
 	}
 	return nil
 }
 
 // claimsUsing maps a changed data source to the claims restored or cloned
-// from it.
+// from it, in its namespace or (through a ReferenceGrant) in others.
 func (p *Provisioner) claimsUsing(kind string) handler.MapFunc {
 	return func(ctx context.Context, obj client.Object) []reconcile.Request {
 		claims := &corev1.PersistentVolumeClaimList{}
-		err := p.Client.List(ctx, claims, client.InNamespace(obj.GetNamespace()),
-			client.MatchingFields{indexDataSource: kind + "/" + obj.GetName()})
+		key := (&dataSource{namespace: obj.GetNamespace(), kind: kind, name: obj.GetName()}).key()
+		err := p.Client.List(ctx, claims, client.MatchingFields{indexDataSource: key})
 		if err != nil {
 			return nil
 		}

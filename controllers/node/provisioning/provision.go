@@ -22,8 +22,6 @@ import (
 	"fmt"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -32,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/plinth-dev/plinth/csi-driver/backend"
 	"github.com/plinth-dev/plinth/internal/csiconn"
 	"github.com/plinth-dev/plinth/internal/objpatch"
 	"github.com/plinth-dev/plinth/internal/opmetrics"
@@ -70,6 +69,9 @@ func (p *Provisioner) responsibleFor(ctx context.Context, pvc *corev1.Persistent
 		return pvc.Annotations[volume.AnnSelectedNode] == p.NodeName, nil
 	}
 	src, err := p.resolveSource(ctx, pvc)
+	if errors.Is(err, errSourceNotPermitted) && pvc.Annotations[volume.AnnSelectedNode] == p.NodeName {
+		p.failed(pvc, "%v", err) // the selected node speaks for all
+	}
 	if err != nil {
 		return false, ignoreSourceErrors(err)
 	}
@@ -77,13 +79,16 @@ func (p *Provisioner) responsibleFor(ctx context.Context, pvc *corev1.Persistent
 }
 
 // isOurs reports whether the claim is for this driver: kube-controller-
-// manager says so in an annotation, except for a WaitForFirstConsumer claim
-// not yet selected for a node, where only its class tells.
+// manager says so in an annotation; until it has, the claim's class tells.
+// The provisioner does not wait for that annotation: kube-scheduler's
+// selected node already says a volume must be provisioned, and a PV that
+// exists when kube-controller-manager gets to the claim spares it the
+// annotation's write and its ExternalProvisioning Event, so it only binds.
 func (p *Provisioner) isOurs(ctx context.Context, pvc *corev1.PersistentVolumeClaim) (bool, error) {
 	if name := provisionerOf(pvc); name != "" {
 		return name == p.DriverName, nil
 	}
-	if dataSourceOf(pvc) == nil || pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName == "" {
+	if pvc.Spec.StorageClassName == nil || *pvc.Spec.StorageClassName == "" {
 		return false, nil
 	}
 	class := &storagev1.StorageClass{}
@@ -208,12 +213,19 @@ func (p *Provisioner) recordIntent(ctx context.Context, pvc *corev1.PersistentVo
 	if controllerutil.ContainsFinalizer(pvc, wellknown.FinalizerProvisioning) {
 		return nil
 	}
-	base := pvc.DeepCopy()
-	controllerutil.AddFinalizer(pvc, wellknown.FinalizerProvisioning)
-	setAnnotation(pvc, wellknown.AnnProvisioningNode, p.NodeName)
-	// An optimistic-lock patch: the claim must not have been deleted or
-	// rescheduled since it was read.
-	if err := p.Client.Patch(ctx, pvc, objpatch.LockedMerge(base)); err != nil {
+	// A merge of finalizer and annotations guarded by the claim's UID, not
+	// an optimistic lock: kube-controller-manager annotates and binds the
+	// claim at the same moment, and a lock turned that into conflicts and
+	// retries with backoff for a good part of a burst (issue #15). What the
+	// lock guarded holds without it: a claim being deleted refuses new
+	// finalizers, and once a claim is selected for this node (or its
+	// source lives here) only this node's provisioner, serialized per claim,
+	// changes that.
+	patch := objpatch.AddFinalizer(pvc, wellknown.FinalizerProvisioning, map[string]string{
+		wellknown.AnnProvisioningNode: p.NodeName,
+		wellknown.AnnVolumeID:         volumeIDOf(pvc),
+	})
+	if err := p.Client.Patch(ctx, pvc, patch); err != nil {
 		return fmt.Errorf("failed to record provisioning intent: %w", err)
 	}
 	return nil
@@ -241,6 +253,7 @@ func (p *Provisioner) reschedule(ctx context.Context, pvc *corev1.PersistentVolu
 	base := pvc.DeepCopy()
 	delete(pvc.Annotations, volume.AnnSelectedNode)
 	delete(pvc.Annotations, wellknown.AnnProvisioningNode)
+	delete(pvc.Annotations, wellknown.AnnVolumeID)
 	controllerutil.RemoveFinalizer(pvc, wellknown.FinalizerProvisioning)
 	if err := p.Client.Patch(ctx, pvc, objpatch.LockedMerge(base)); err != nil {
 		return fmt.Errorf("failed to hand claim back to the scheduler: %w", err)
@@ -256,30 +269,37 @@ func (p *Provisioner) release(ctx context.Context, pvc *corev1.PersistentVolumeC
 		return nil
 	}
 	// The claim is being bound at the same moment: a patch of the
-	// finalizer alone does not conflict with that.
-	patch, _ := objpatch.RemoveFinalizer(pvc, wellknown.FinalizerProvisioning, wellknown.AnnProvisioningNode)
+	// finalizer alone does not conflict with that, and one that removes it
+	// by name does not fail either when a stale copy of the claim (the
+	// cache not showing the last release yet) brings the claim back here.
+	patch := objpatch.DropFinalizer(pvc, wellknown.FinalizerProvisioning, wellknown.AnnProvisioningNode, wellknown.AnnVolumeID)
 	if err := p.Client.Patch(ctx, pvc, patch); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to release provisioning intent: %w", err))
 	}
 	return p.releaseCloneSource(ctx, pvc)
 }
 
-// cleanUp deletes the volume of a claim deleted before a PV recorded it. The
-// volume's ID is learnt by repeating the (idempotent) CreateVolume request.
-// Only a failure that may be temporary keeps the claim; anything else is
-// reported and leaves the volume, if one exists, to the orphan sweep.
+// cleanUp deletes the volume of a claim deleted before a PV recorded it,
+// by the ID recorded with the intent: neither the claim's class nor its data
+// source need to exist any more. Only a failure that may be temporary keeps
+// the claim; anything else is reported, and the orphan sweep (package
+// controllers/node/orphans) reports the volume and deletes it later.
 func (p *Provisioner) cleanUp(ctx context.Context, pvc *corev1.PersistentVolumeClaim) error {
 	if !controllerutil.ContainsFinalizer(pvc, wellknown.FinalizerProvisioning) {
 		return nil
 	}
-	err := p.deleteVolumeOf(ctx, pvc)
+	id := volumeIDOf(pvc)
+	err := p.deleteVolume(ctx, id)
 	if err != nil && !csiconn.IsFinal(err) {
 		return err
 	}
 	if err != nil {
-		logf.FromContext(ctx).Error(err, "Cannot delete the volume of a deleted claim", "volume", wellknown.VolumeName(string(pvc.UID)))
+		logf.FromContext(ctx).Error(err, "Cannot delete the volume of a deleted claim", "volume", id)
 		p.Recorder.Eventf(pvc, nil, corev1.EventTypeWarning, ReasonCleanupFailed, "Delete",
-			"Volume %s may remain on node %s: %v", wellknown.VolumeName(string(pvc.UID)), p.NodeName, err)
+			"Volume %s may remain on node %s: %v", id, p.NodeName, err)
+		if p.Abandoned != nil {
+			p.Abandoned.Add(id)
+		}
 	}
 	base := pvc.DeepCopy()
 	controllerutil.RemoveFinalizer(pvc, wellknown.FinalizerProvisioning)
@@ -289,42 +309,22 @@ func (p *Provisioner) cleanUp(ctx context.Context, pvc *corev1.PersistentVolumeC
 	return p.releaseCloneSource(ctx, pvc)
 }
 
-// deleteVolumeOf deletes the volume CreateVolume made for a claim, if any.
-func (p *Provisioner) deleteVolumeOf(ctx context.Context, pvc *corev1.PersistentVolumeClaim) error {
-	class, err := p.storageClass(ctx, pvc)
-	if err != nil && !apierrors.IsNotFound(err) {
-		return err // temporary: retry
+// volumeIDOf is the ID of the volume provisioned for the claim: the one
+// recorded with the intent, else (an intent recorded before IDs were) the
+// one the driver derives from the volume's name.
+func volumeIDOf(pvc *corev1.PersistentVolumeClaim) string {
+	if id := pvc.Annotations[wellknown.AnnVolumeID]; id != "" {
+		return id
 	}
-	if class == nil {
-		return status.Errorf(codes.FailedPrecondition, "the claim's StorageClass is gone: %v", err)
-	}
-	source, err := p.contentSource(ctx, pvc)
-	if err != nil && !apierrors.IsNotFound(err) && !isInvalidSource(err) {
-		return err
-	}
-	if err != nil {
-		return status.Errorf(codes.FailedPrecondition, "the claim's data source cannot be resolved: %v", err)
-	}
-	segments, err := p.segments()
-	if err != nil {
-		return err // temporary: retry
-	}
-	req, err := createRequest(pvc, class, segments, source)
-	if err != nil {
-		return status.Errorf(codes.InvalidArgument, "%v", err)
-	}
-	return p.deleteByRequest(ctx, req)
+	return string(backend.NewVolumeID(wellknown.VolumeName(string(pvc.UID))))
 }
 
-func (p *Provisioner) deleteByRequest(ctx context.Context, req *csi.CreateVolumeRequest) error {
+// deleteVolume deletes a volume; one that does not exist is deleted already.
+func (p *Provisioner) deleteVolume(ctx context.Context, id string) error {
 	callCtx, cancel := csiconn.CallContext(ctx)
 	defer cancel()
-	resp, err := p.Controller.CreateVolume(callCtx, req)
-	if err != nil {
-		return fmt.Errorf("failed to find volume %s for cleanup: %w", req.Name, err)
-	}
-	if _, err := p.Controller.DeleteVolume(callCtx, &csi.DeleteVolumeRequest{VolumeId: resp.GetVolume().GetVolumeId()}); err != nil {
-		return fmt.Errorf("failed to delete volume %s: %w", req.Name, err)
+	if _, err := p.Controller.DeleteVolume(callCtx, &csi.DeleteVolumeRequest{VolumeId: id}); err != nil {
+		return fmt.Errorf("failed to delete volume %s: %w", id, err)
 	}
 	return nil
 }
@@ -332,13 +332,4 @@ func (p *Provisioner) deleteByRequest(ctx context.Context, req *csi.CreateVolume
 // failed records a provisioning failure on the claim.
 func (p *Provisioner) failed(pvc *corev1.PersistentVolumeClaim, format string, args ...any) {
 	p.Recorder.Eventf(pvc, nil, corev1.EventTypeWarning, ReasonProvisioningFailed, "Provision", format, args...)
-}
-
-func setAnnotation(obj client.Object, key, value string) {
-	ann := obj.GetAnnotations()
-	if ann == nil {
-		ann = map[string]string{}
-	}
-	ann[key] = value
-	obj.SetAnnotations(ann)
 }

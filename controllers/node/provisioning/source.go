@@ -24,6 +24,7 @@ import (
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -42,28 +43,40 @@ func isInvalidSource(err error) bool {
 // as a snapshot that is still being cut.
 var errSourceNotReady = errors.New("data source not ready")
 
+// errSourceNotPermitted marks a data source in another namespace that no
+// ReferenceGrant allows the claim to use (yet): a grant may come later, so
+// the claim is retried with backoff.
+var errSourceNotPermitted = errors.New("data source not permitted")
+
 // dataSource is the claim's data source: dataSourceRef when set (it is
-// kept in sync with dataSource by the API server), else dataSource.
+// kept in sync with dataSource by the API server), else dataSource. Its
+// namespace is the claim's unless dataSourceRef names another.
 type dataSource struct {
-	group, kind, name string
+	namespace, group, kind, name string
 }
 
 func dataSourceOf(pvc *corev1.PersistentVolumeClaim) *dataSource {
 	if ref := pvc.Spec.DataSourceRef; ref != nil {
-		group := ""
-		if ref.APIGroup != nil {
-			group = *ref.APIGroup
+		namespace := pvc.Namespace
+		if ref.Namespace != nil && *ref.Namespace != "" {
+			namespace = *ref.Namespace
 		}
-		return &dataSource{group: group, kind: ref.Kind, name: ref.Name}
+		return &dataSource{namespace: namespace, group: ptr.Deref(ref.APIGroup, ""), kind: ref.Kind, name: ref.Name}
 	}
 	if ref := pvc.Spec.DataSource; ref != nil {
-		group := ""
-		if ref.APIGroup != nil {
-			group = *ref.APIGroup
-		}
-		return &dataSource{group: group, kind: ref.Kind, name: ref.Name}
+		return &dataSource{namespace: pvc.Namespace, group: ptr.Deref(ref.APIGroup, ""), kind: ref.Kind, name: ref.Name}
 	}
 	return nil
+}
+
+// key identifies the data source in the claims' index.
+func (s *dataSource) key() string {
+	return s.namespace + "/" + s.kind + "/" + s.name
+}
+
+// isClone reports whether the data source is a claim.
+func (s *dataSource) isClone() bool {
+	return s.group == "" && s.kind == "PersistentVolumeClaim"
 }
 
 // resolvedSource is a data source resolved to the driver's handle and the
@@ -72,19 +85,28 @@ type resolvedSource struct {
 	content *csi.VolumeContentSource
 	node    string
 	size    int64
+	// mode is the volume mode of the source's data; empty when unknown
+	// (a pre-provisioned snapshot content that does not record it).
+	mode corev1.PersistentVolumeMode
+	// modeChangeAllowed: an admin allowed a restore into another mode.
+	modeChangeAllowed bool
 }
 
 // resolveSource resolves the claim's data source, or returns nil when it
 // has none.
 func (p *Provisioner) resolveSource(ctx context.Context, pvc *corev1.PersistentVolumeClaim) (*resolvedSource, error) {
 	src := dataSourceOf(pvc)
-	switch {
-	case src == nil:
+	if src == nil {
 		return nil, nil
-	case src.group == "" && src.kind == "PersistentVolumeClaim":
-		return p.resolveClaim(ctx, pvc.Namespace, src.name)
+	}
+	if err := p.checkReferenceGrant(ctx, pvc, src); err != nil {
+		return nil, err
+	}
+	switch {
+	case src.isClone():
+		return p.resolveClaim(ctx, src.namespace, src.name)
 	case src.group == snapshotv1.GroupName && src.kind == "VolumeSnapshot":
-		return p.resolveSnapshot(ctx, pvc.Namespace, src.name)
+		return p.resolveSnapshot(ctx, src.namespace, src.name)
 	default:
 		return nil, fmt.Errorf("%w: %s %s/%s is not a VolumeSnapshot or PersistentVolumeClaim", errInvalidSource, src.kind, src.group, src.name)
 	}
@@ -113,6 +135,7 @@ func (p *Provisioner) resolveClaim(ctx context.Context, namespace, name string) 
 		}},
 		node: pv.Annotations[wellknown.AnnNode],
 		size: size.Value(),
+		mode: ptr.Deref(pv.Spec.VolumeMode, corev1.PersistentVolumeFilesystem),
 	}, nil
 }
 
@@ -141,8 +164,10 @@ func (p *Provisioner) resolveSnapshot(ctx context.Context, namespace, name strin
 		content: &csi.VolumeContentSource{Type: &csi.VolumeContentSource_Snapshot{
 			Snapshot: &csi.VolumeContentSource_SnapshotSource{SnapshotId: *content.Status.SnapshotHandle},
 		}},
-		node: content.Annotations[wellknown.AnnNode],
-		size: size,
+		node:              content.Annotations[wellknown.AnnNode],
+		size:              size,
+		mode:              ptr.Deref(content.Spec.SourceVolumeMode, ""),
+		modeChangeAllowed: content.Annotations[wellknown.AnnAllowVolumeModeChange] == "true",
 	}, nil
 }
 
@@ -160,18 +185,41 @@ func (p *Provisioner) contentSource(ctx context.Context, pvc *corev1.PersistentV
 	if limit := capacityRange(pvc).GetLimitBytes(); limit > 0 && limit < src.size {
 		return nil, fmt.Errorf("%w: the claim's storage limit of %d bytes is smaller than the data source's %d", errInvalidSource, limit, src.size)
 	}
+	if err := checkVolumeModeConversion(pvc, src); err != nil {
+		return nil, err
+	}
 	return src, nil
+}
+
+// checkVolumeModeConversion refuses to turn a Block source into a
+// Filesystem volume or the reverse (KEP-3141): the node would mount bytes a
+// tenant wrote raw, and a crafted filesystem can take the kernel down. As
+// in external-provisioner, a snapshot content annotated
+// snapshot.storage.kubernetes.io/allow-volume-mode-change: "true" by an
+// admin is exempt, and so is one that does not record its source's mode;
+// a clone must always keep its source's mode.
+func checkVolumeModeConversion(pvc *corev1.PersistentVolumeClaim, src *resolvedSource) error {
+	want := ptr.Deref(pvc.Spec.VolumeMode, corev1.PersistentVolumeFilesystem)
+	if src.mode == "" || src.mode == want || src.modeChangeAllowed {
+		return nil
+	}
+	hint := "a clone keeps its source's volume mode"
+	if src.content.GetSnapshot() != nil {
+		hint = fmt.Sprintf("an admin may allow it by annotating the VolumeSnapshotContent %s: \"true\"", wellknown.AnnAllowVolumeModeChange)
+	}
+	return fmt.Errorf("%w: changing the volume mode from %s (the data source's) to %s is not allowed: %s",
+		errInvalidSource, src.mode, want, hint)
 }
 
 // protectCloneSource puts the cloning-protection finalizer on a clone's
 // source claim, so it cannot go away while the clone is being made.
 func (p *Provisioner) protectCloneSource(ctx context.Context, pvc *corev1.PersistentVolumeClaim) error {
 	src := dataSourceOf(pvc)
-	if src == nil || src.group != "" || src.kind != "PersistentVolumeClaim" {
+	if src == nil || !src.isClone() {
 		return nil
 	}
 	source := &corev1.PersistentVolumeClaim{}
-	if err := p.Client.Get(ctx, client.ObjectKey{Namespace: pvc.Namespace, Name: src.name}, source); err != nil {
+	if err := p.Client.Get(ctx, client.ObjectKey{Namespace: src.namespace, Name: src.name}, source); err != nil {
 		return fmt.Errorf("failed to get clone source %s: %w", src.name, err)
 	}
 	if controllerutil.ContainsFinalizer(source, wellknown.FinalizerCloningProtection) {
@@ -189,11 +237,11 @@ func (p *Provisioner) protectCloneSource(ctx context.Context, pvc *corev1.Persis
 // source once no other clone of it is still being provisioned.
 func (p *Provisioner) releaseCloneSource(ctx context.Context, pvc *corev1.PersistentVolumeClaim) error {
 	src := dataSourceOf(pvc)
-	if src == nil || src.group != "" || src.kind != "PersistentVolumeClaim" {
+	if src == nil || !src.isClone() {
 		return nil
 	}
 	claims := &corev1.PersistentVolumeClaimList{}
-	if err := p.Client.List(ctx, claims, client.InNamespace(pvc.Namespace)); err != nil {
+	if err := p.Client.List(ctx, claims, client.MatchingFields{indexDataSource: src.key()}); err != nil {
 		return fmt.Errorf("failed to list claims: %w", err)
 	}
 	for i := range claims.Items {
@@ -204,7 +252,7 @@ func (p *Provisioner) releaseCloneSource(ctx context.Context, pvc *corev1.Persis
 		}
 	}
 	source := &corev1.PersistentVolumeClaim{}
-	if err := p.Client.Get(ctx, client.ObjectKey{Namespace: pvc.Namespace, Name: src.name}, source); err != nil {
+	if err := p.Client.Get(ctx, client.ObjectKey{Namespace: src.namespace, Name: src.name}, source); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("failed to get clone source %s: %w", src.name, err))
 	}
 	if !controllerutil.ContainsFinalizer(source, wellknown.FinalizerCloningProtection) {

@@ -134,10 +134,16 @@ func assertOwnedByNode(t *testing.T, cp *controlplane.ControlPlane, sp *storagev
 	}
 }
 
+// TestStoragePoolCountsVolumesAndSnapshots: the status counts the pool's
+// objects, and its available space is the driver's GetCapacity, which
+// (what the CSIStorageCapacity objects publish too) drops by the full size
+// of each sparse volume and snapshot.
 func TestStoragePoolCountsVolumesAndSnapshots(t *testing.T) {
 	cp := startCluster(t, "node-1")
 	n := storagenode.Start(t, cp, "node-1", storagenode.Options{CapacityResync: time.Second})
-	waitForPool(t, cp, n.Name, "an empty pool", func(sp *storagev1alpha1.StoragePool) bool { return sp.Status.Filesystem != "" })
+	empty := waitForPool(t, cp, n.Name, "an empty pool", func(sp *storagev1alpha1.StoragePool) bool {
+		return sp.Status.Filesystem != "" && sp.Status.Available != nil
+	})
 	ctx := t.Context()
 	vol, err := n.Conn.Controller.CreateVolume(ctx, &csi.CreateVolumeRequest{
 		Name:               "pvc-storagepool-test",
@@ -154,9 +160,24 @@ func TestStoragePoolCountsVolumesAndSnapshots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitForPool(t, cp, n.Name, "one volume and one snapshot", func(sp *storagev1alpha1.StoragePool) bool {
-		return sp.Status.Volumes == 1 && sp.Status.Snapshots == 1
+	sp := waitForPool(t, cp, n.Name, "one volume and one snapshot", func(sp *storagev1alpha1.StoragePool) bool {
+		return sp.Status.Volumes == 1 && sp.Status.Snapshots == 1 && sp.Status.Available != nil && sp.Status.Available.Value() == available(t, n)
 	})
+	const promised, metadata = 2 * 64 << 20, 1 << 20
+	if drop := empty.Status.Available.Value() - sp.Status.Available.Value(); drop < promised || drop > promised+metadata {
+		t.Errorf("available went from %v to %v, a drop of %d bytes, want the %d promised to the volume and its snapshot",
+			empty.Status.Available, sp.Status.Available, drop, promised)
+	}
+}
+
+// available is the driver's GetCapacity answer for the whole pool.
+func available(t *testing.T, n *storagenode.Node) int64 {
+	t.Helper()
+	resp, err := n.Conn.Controller.GetCapacity(t.Context(), &csi.GetCapacityRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.GetAvailableCapacity()
 }
 
 func TestStoragePoolFollowsPersistentVolumesOfTheDriverAtOnce(t *testing.T) {

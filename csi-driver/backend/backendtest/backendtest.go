@@ -76,7 +76,9 @@ func configure(newBackend func(t *testing.T) backend.Backend, opts []Option) set
 // Run checks the backends that newBackend, and the With options, make. Each
 // call of newBackend must return a fresh, empty backend and release it with
 // t.Cleanup; the driver detaches what a failed check left attached before
-// that. Run must be called once per test binary.
+// that. Ginkgo, which runs csi-sanity, runs one suite per process: a second
+// call of Run in a test binary, such as -count=2 makes, runs its csi-sanity
+// in a process of its own, so that every call runs the suite.
 func Run(t *testing.T, newBackend func(t *testing.T) backend.Backend, opts ...Option) {
 	t.Helper()
 	s := configure(newBackend, opts)

@@ -42,7 +42,9 @@ limitations under the License.
 // xfs_growfs); without them the test is skipped, or fails when the CI
 // environment variable is "true" (see test/prereq).
 //
-// csi-sanity runs on Ginkgo, which runs one suite per test binary: call Run
-// once per package, and pass further backends, or the same backend with
-// volumes in another filesystem, with the With option.
+// csi-sanity runs on Ginkgo, which runs one suite per process: pass further
+// backends, or the same backend with volumes in another filesystem, with the
+// With option, so that one suite covers them all. A second run in the same
+// process (a second test calling Run, or go test -count=N) runs its suite in
+// a new process of the test binary, so it is never skipped.
 package backendtest

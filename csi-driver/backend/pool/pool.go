@@ -46,23 +46,36 @@ const (
 type Options struct {
 	// Dir is the pool directory; it is created when missing.
 	Dir string
-	// OverProvisionRatio multiplies the free space of the pool filesystem to
-	// give the capacity offered to new volumes. Volumes are sparse, so a
-	// ratio above 1 lets the sum of volume sizes exceed the disk. Zero means 1.
+	// OverProvisionRatio multiplies the size of the pool filesystem to give
+	// the space the pool may promise to volumes and snapshots. Volumes are
+	// sparse, so a ratio above 1 lets the sum of their sizes exceed the disk
+	// (thin provisioning): a tenant's writes may then fail with I/O errors
+	// once the disk is full. Zero means 1, no over-provisioning.
 	OverProvisionRatio float64
+	// ReserveBytes and ReservePercent (of the filesystem's size) keep space
+	// free on the pool's filesystem for everything else that lives there;
+	// the larger of the two applies. See Capacity.
+	ReserveBytes   int64
+	ReservePercent float64
 	// Logger receives the pool's log lines.
 	Logger logr.Logger
 }
 
 // Pool is the file-backed backend. It implements backend.Backend.
 type Pool struct {
-	dir   string
-	ratio float64
-	log   logr.Logger
+	dir     string
+	ratio   float64
+	reserve reserve
+	log     logr.Logger
 
 	mu        sync.RWMutex
 	volumes   map[backend.VolumeID]backend.Volume
 	snapshots map[backend.SnapshotID]backend.Snapshot
+	// pending is the space claimed by creations and expansions in
+	// progress, which their objects do not count yet.
+	pending int64
+	// claims serialises claim, so two claims never see the same space free.
+	claims sync.Mutex
 
 	copies jobs
 }
@@ -83,9 +96,14 @@ func New(opts Options) (*Pool, error) {
 	if ratio < 0 || math.IsNaN(ratio) || math.IsInf(ratio, 0) {
 		return nil, fmt.Errorf("failed to open pool: over-provisioning ratio %v is not a positive number", ratio)
 	}
+	res, err := newReserve(opts.ReserveBytes, opts.ReservePercent)
+	if err != nil {
+		return nil, err
+	}
 	p := &Pool{
 		dir:       dir,
 		ratio:     ratio,
+		reserve:   res,
 		log:       opts.Logger,
 		volumes:   map[backend.VolumeID]backend.Volume{},
 		snapshots: map[backend.SnapshotID]backend.Snapshot{},
@@ -128,40 +146,12 @@ func (p *Pool) file(kindDir, id, ext string) (string, error) {
 	return filepath.Join(p.dir, kindDir, name), nil
 }
 
-// Capacity reports the pool filesystem's free space times the over-provisioning ratio.
-func (p *Pool) Capacity(_ context.Context) (backend.Capacity, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(p.dir, &st); err != nil {
-		return backend.Capacity{}, fmt.Errorf("failed to stat pool filesystem: %w", err)
-	}
-	free := float64(st.Bavail) * float64(st.Bsize) * p.ratio
-	available := int64(min(free, math.MaxInt64))
-	available -= available % sectorSize
-	return backend.Capacity{
-		AvailableBytes:     available,
-		MaximumVolumeBytes: available,
-		MinimumVolumeBytes: sectorSize,
-	}, nil
-}
-
 // Probe checks that the pool directories exist and are writable.
 func (p *Pool) Probe(_ context.Context) error {
 	for _, sub := range []string{volumesDir, snapshotsDir} {
 		if err := unix.Access(filepath.Join(p.dir, sub), unix.W_OK|unix.X_OK); err != nil {
 			return fmt.Errorf("failed to access pool directory %s: %w", sub, err)
 		}
-	}
-	return nil
-}
-
-// ensureSpace fails with backend.ErrNoSpace when bytes do not fit.
-func (p *Pool) ensureSpace(ctx context.Context, bytes int64) error {
-	c, err := p.Capacity(ctx)
-	if err != nil {
-		return err
-	}
-	if bytes > c.AvailableBytes {
-		return fmt.Errorf("%w: %d bytes requested, %d available", backend.ErrNoSpace, bytes, c.AvailableBytes)
 	}
 	return nil
 }

@@ -28,7 +28,9 @@ import (
 )
 
 // CreateSnapshot copies the source volume (a reflink where possible) with
-// its filesystem frozen when mounted.
+// its filesystem frozen when mounted. A snapshot counts against Capacity
+// with its source's size, so it fails with backend.ErrNoSpace when the
+// pool cannot promise that much more.
 func (p *Pool) CreateSnapshot(ctx context.Context, req backend.SnapshotRequest) (backend.Snapshot, error) {
 	data, err := p.validateSnapshotRequest(req)
 	if err != nil {
@@ -44,6 +46,11 @@ func (p *Pool) CreateSnapshot(ctx context.Context, req backend.SnapshotRequest) 
 	if err != nil {
 		return backend.Snapshot{}, err
 	}
+	release, err := p.claim(ctx, source.CapacityBytes)
+	if err != nil {
+		return backend.Snapshot{}, err
+	}
+	defer release()
 	if err := p.writeSnapshotData(ctx, source.ID, req.ID, data); err != nil {
 		return backend.Snapshot{}, err
 	}

@@ -29,7 +29,7 @@ import (
 )
 
 // CreateVolume creates a sparse file of req.CapacityBytes, or a copy of the
-// source grown to that size.
+// source grown to that size, when Capacity has room for all of it.
 func (p *Pool) CreateVolume(ctx context.Context, req backend.VolumeRequest) (backend.Volume, error) {
 	if err := validateVolumeRequest(req); err != nil {
 		return backend.Volume{}, err
@@ -41,9 +41,11 @@ func (p *Pool) CreateVolume(ctx context.Context, req backend.VolumeRequest) (bac
 	if err != nil {
 		return backend.Volume{}, err
 	}
-	if err := p.ensureSpace(ctx, req.CapacityBytes); err != nil {
+	release, err := p.claim(ctx, req.CapacityBytes)
+	if err != nil {
 		return backend.Volume{}, err
 	}
+	defer release()
 	if err := p.writeVolumeData(ctx, req, data); err != nil {
 		return backend.Volume{}, err
 	}
@@ -212,9 +214,11 @@ func (p *Pool) ExpandVolume(ctx context.Context, id backend.VolumeID, sizeBytes 
 	if sizeBytes%sectorSize != 0 {
 		return backend.Volume{}, fmt.Errorf("%w: size %d is not a multiple of %d", backend.ErrInvalidArgument, sizeBytes, sectorSize)
 	}
-	if err := p.ensureSpace(ctx, sizeBytes-vol.CapacityBytes); err != nil {
+	release, err := p.claim(ctx, sizeBytes-vol.CapacityBytes)
+	if err != nil {
 		return backend.Volume{}, err
 	}
+	defer release()
 	if err := p.growData(id, sizeBytes); err != nil {
 		return backend.Volume{}, err
 	}

@@ -18,6 +18,7 @@ package drivertest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -34,8 +35,8 @@ const PatternSize = 16 << 20
 func Pattern(seed uint64) []byte {
 	r := rand.New(rand.NewPCG(seed, seed)) //nolint:gosec // test data, not secrets
 	b := make([]byte, PatternSize)
-	for i := range b {
-		b[i] = byte(r.Uint32())
+	for i := 0; i < len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], r.Uint64())
 	}
 	return b
 }

@@ -39,7 +39,8 @@ const NodeID = "node-a"
 // Driver is the real driver serving a backend on a unix socket, with
 // clients connected to it.
 type Driver struct {
-	// Dir is a directory for staging and target paths, removed when the test ends.
+	// Dir is a directory for staging and target paths, removed when the
+	// test ends; the driver's kubelet directory unless the test names another.
 	Dir string
 	// Endpoint is the driver's unix:// address.
 	Endpoint string
@@ -56,21 +57,29 @@ type Driver struct {
 // detaches them. Controller calls need no privileges; node calls need root.
 func Serve(tb testing.TB, b backend.Backend, fsType string) *Driver {
 	tb.Helper()
-	tb.Cleanup(func() { detachAll(tb, b) })
-	d, err := driver.New(driver.Options{
-		NodeID:        NodeID,
-		Version:       "test",
-		Backend:       b,
-		DefaultFSType: fsType,
-		Logger:        testLogger(tb),
-		Topology: func(context.Context) (map[string]string, error) {
-			return map[string]string{"topology.kubernetes.io/zone": "zone-1"}, nil
-		},
-	})
+	return ServeWith(tb, driver.Options{Backend: b, DefaultFSType: fsType})
+}
+
+// ServeWith serves a driver made with opts, as Serve does: NodeID,
+// Version, Logger and Topology are set to the test's, and KubeletDir to Dir
+// unless opts names one.
+func ServeWith(tb testing.TB, opts driver.Options) *Driver {
+	tb.Helper()
+	if opts.Backend != nil {
+		tb.Cleanup(func() { detachAll(tb, opts.Backend) })
+	}
+	dir := tb.TempDir()
+	opts.NodeID, opts.Version, opts.Logger = NodeID, "test", testLogger(tb)
+	opts.Topology = func(context.Context) (map[string]string, error) {
+		return map[string]string{"topology.kubernetes.io/zone": "zone-1"}, nil
+	}
+	if opts.KubeletDir == "" {
+		opts.KubeletDir = dir
+	}
+	d, err := driver.New(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dir := tb.TempDir()
 	endpoint := "unix://" + filepath.Join(dir, "csi.sock")
 	l, err := driver.Listen(endpoint)
 	if err != nil {

@@ -18,6 +18,7 @@ package drivertest
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -92,10 +93,12 @@ func (d *Driver) UnpublishAndUnstage(tb testing.TB, m Mounted) {
 
 func (d *Driver) unmountVolume(ctx context.Context, m Mounted) error {
 	if _, err := d.Node.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: m.ID, TargetPath: m.Target}); err != nil {
-		return err
+		return fmt.Errorf("NodeUnpublishVolume of %s: %w", m.ID, err)
 	}
-	_, err := d.Node.NodeUnstageVolume(ctx, &csi.NodeUnstageVolumeRequest{VolumeId: m.ID, StagingTargetPath: m.Staging})
-	return err
+	if _, err := d.Node.NodeUnstageVolume(ctx, &csi.NodeUnstageVolumeRequest{VolumeId: m.ID, StagingTargetPath: m.Staging}); err != nil {
+		return fmt.Errorf("NodeUnstageVolume of %s: %w", m.ID, err)
+	}
+	return nil
 }
 
 // Teardown unpublishes, unstages and deletes m, reporting failures as test
@@ -148,7 +151,10 @@ func (d *Driver) ExpandNode(tb testing.TB, m Mounted) error {
 	_, err := d.Node.NodeExpandVolume(tb.Context(), &csi.NodeExpandVolumeRequest{
 		VolumeId: m.ID, VolumePath: m.Target, StagingTargetPath: m.Staging, VolumeCapability: MountCapability,
 	})
-	return err
+	if err != nil {
+		return fmt.Errorf("NodeExpandVolume of %s: %w", m.ID, err)
+	}
+	return nil
 }
 
 // SnapshotSource is the content source of a volume restored from snapshot id.
