@@ -68,15 +68,10 @@ sync_wrapper() {
 
 # build DIR NAME...: builds the named binaries into DIR, one at a time.
 build() {
-	local dir=$1 major minor ldflags b
+	local dir=$1 ldflags b
 	shift
 	sync_wrapper
-	major=${KUBERNETES_VERSION#v}; major=${major%%.*}
-	minor=${KUBERNETES_VERSION#v*.}; minor=${minor%%.*}
-	local vpkg=k8s.io/component-base/version
-	ldflags="-s -w -X $vpkg.gitVersion=$KUBERNETES_VERSION -X $vpkg.gitMajor=$major -X $vpkg.gitMinor=$minor"
-	ldflags+=" -X $vpkg.gitTreeState=clean -X $vpkg.gitCommit=0000000000000000000000000000000000000000"
-	ldflags+=" -X $vpkg.buildDate=1970-01-01T00:00:00Z"
+	ldflags=$(k8s_ldflags "$KUBERNETES_VERSION")
 	for b in "$@"; do
 		echo "$log: building $b"
 		local start=$SECONDS

@@ -39,3 +39,14 @@ cached_build() {
 	fi
 	echo "$log: built ${todo[*]} into $out in $((SECONDS - start))s"
 }
+
+# k8s_ldflags VERSION prints the -ldflags that stamp a Kubernetes binary with
+# VERSION (vX.Y.Z) the way a release build does, stripped, reproducible.
+k8s_ldflags() {
+	local version=$1 major minor vpkg=k8s.io/component-base/version
+	major=${version#v}; major=${major%%.*}
+	minor=${version#v*.}; minor=${minor%%.*}
+	printf '%s' "-s -w -X $vpkg.gitVersion=$version -X $vpkg.gitMajor=$major -X $vpkg.gitMinor=$minor"
+	printf '%s' " -X $vpkg.gitTreeState=clean -X $vpkg.gitCommit=0000000000000000000000000000000000000000"
+	printf '%s' " -X $vpkg.buildDate=1970-01-01T00:00:00Z"
+}
