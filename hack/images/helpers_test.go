@@ -19,6 +19,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -140,7 +142,10 @@ func writeFile(path string, r io.Reader, mode os.FileMode) error {
 // and exit code.
 func inChroot(t *testing.T, root string, uid int, argv ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.WaitDelay = 5 * time.Second // a child holding the output open
 	cmd.Env = []string{"PATH=" + imagePath}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root,
 		Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
@@ -148,6 +153,9 @@ func inChroot(t *testing.T, root string, uid int, argv ...string) (string, int) 
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%v in %s did not end within a minute:\n%s", argv, root, out.String())
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return out.String(), ee.ExitCode()

@@ -90,10 +90,14 @@ func TestImages(t *testing.T) {
 	t.Run("plinth-node/files", func(t *testing.T) { testNodeFiles(t, images["plinth-node"]) })
 	t.Run("pause/files", func(t *testing.T) { testPauseFiles(t, images["pause"]) })
 	t.Run("busybox/files", func(t *testing.T) { testBusyboxFiles(t, images["busybox"]) })
+	t.Run("e2e-shell/files", func(t *testing.T) { testBusyboxFiles(t, images["e2e-shell"]) })
+	t.Run("agnhost/files", func(t *testing.T) { testAgnhostFiles(t, images["agnhost"]) })
 	t.Run("plinth-controller/runs as nonroot", func(t *testing.T) { testControllerRuns(t, images["plinth-controller"]) })
 	t.Run("plinth-node/tools run", func(t *testing.T) { testNodeTools(t, images["plinth-node"]) })
 	t.Run("pause/exits 0 on SIGTERM", func(t *testing.T) { testPauseStops(t, images["pause"]) })
 	t.Run("busybox/applets run", func(t *testing.T) { testBusyboxRuns(t, images["busybox"]) })
+	t.Run("e2e-shell/applets run", func(t *testing.T) { testBusyboxRuns(t, images["e2e-shell"]) })
+	t.Run("agnhost/tools run", func(t *testing.T) { testAgnhostRuns(t, images["agnhost"]) })
 }
 
 func testSameDigest(t *testing.T, a, b v1.Image) {
@@ -149,6 +153,8 @@ var wantConfig = map[string]struct{ user, entrypoint, cmd, version string }{
 	"plinth-node":       {"0:0", "/usr/local/bin/plinth-node", "", "v0.0.0-test"},
 	"pause":             {"65535:65535", "/pause", "", "3.10.1"},
 	"busybox":           {"0:0", "", "sh", "1.37.0-1"},
+	"agnhost":           {"0:0", "/agnhost", "pause", "2.63.0"},
+	"e2e-shell":         {"0:0", "", "sh", "1.15-4"},
 }
 
 func testConfig(t *testing.T, o *options, s spec, img v1.Image) {
