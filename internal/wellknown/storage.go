@@ -43,9 +43,14 @@ const (
 	// before CreateVolume): what cleanup deletes if the claim goes before a
 	// PV records the volume.
 	AnnVolumeID = "storage.plinth.dev/volume-id"
-	// AnnNode names, on a PV or a snapshot content, the node whose pool
-	// holds the volume or snapshot; that node's controllers act on it.
+	// AnnNode names, on a PV, a snapshot content or a claim, the node whose
+	// pool holds the volume or snapshot; that node's controllers act on it
+	// (and, for a claim, the node admission policy lets that node write it).
 	AnnNode = "storage.plinth.dev/node"
+	// LabelNode names, as a label with the value of AnnNode, the node of a
+	// PV or snapshot content of the driver, so that each plinth-node can
+	// watch its own objects alone (plinth-node's --cache-own-objects-only).
+	LabelNode = "storage.plinth.dev/node"
 	// FinalizerSnapshotCleanup keeps a snapshot content until the node
 	// holding its snapshot has deleted (Delete policy) or let go of
 	// (Retain) it.

@@ -18,6 +18,7 @@ package chart_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,6 +201,15 @@ func annotate(ctx context.Context, c client.Client, obj client.Object, key, valu
 	return c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, []byte(patch)))
 }
 
+// annotateAll merge-patches annotations onto obj with c in one write.
+func annotateAll(ctx context.Context, c client.Client, obj client.Object, ann map[string]string) error {
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": ann}})
+	if err != nil {
+		return err
+	}
+	return c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch))
+}
+
 // refusedByPolicy reports whether err is the node policy's refusal (and not
 // RBAC's, which is Forbidden too).
 func refusedByPolicy(err error) bool {
@@ -230,6 +240,8 @@ func TestNodeAdmissionPolicyConfinesPlinthNodeToItsNode(t *testing.T) {
 		tenantClaim("unselected", nil, false),
 		tenantClaim("restore", map[string]string{"volume.kubernetes.io/selected-node": "node-b"}, true),
 		tenantClaim("held-by-b", map[string]string{"volume.kubernetes.io/selected-node": "node-b", wellknown.AnnProvisioningNode: "node-b"}, true),
+		tenantClaim("restored-on-a", map[string]string{"volume.kubernetes.io/selected-node": "node-b", wellknown.AnnNode: "node-a"}, true),
+		tenantClaim("restore-2", map[string]string{"volume.kubernetes.io/selected-node": "node-b"}, true),
 	} {
 		ac.create(t, ac.admin, c)
 	}
@@ -250,6 +262,9 @@ func TestNodeAdmissionPolicyConfinesPlinthNodeToItsNode(t *testing.T) {
 			{"take over a restore no node holds", func() error {
 				return annotate(ctx, nodeA, claim("restore"), wellknown.AnnProvisioningNode, "node-a")
 			}},
+			{"change a claim whose volume it holds, selected for another node", func() error {
+				return annotate(ctx, nodeA, claim("restored-on-a"), "x", "y")
+			}},
 			{"protect a clone source of another node", func() error { return addFinalizer(ctx, ac.admin, nodeA, claim("selected-b")) }},
 		} {
 			if err := w.write(); err != nil {
@@ -269,6 +284,9 @@ func TestNodeAdmissionPolicyConfinesPlinthNodeToItsNode(t *testing.T) {
 			"change a claim selected for another node": func() error { return annotate(ctx, nodeA, claim("selected-b"), "x", "y") },
 			"change a claim selected for no node":      func() error { return annotate(ctx, nodeA, claim("unselected"), "x", "y") },
 			"take over a restore another node holds":   func() error { return annotate(ctx, nodeA, claim("held-by-b"), wellknown.AnnProvisioningNode, "node-a") },
+			"take over a restore for another node": func() error {
+				return annotateAll(ctx, nodeA, claim("restore-2"), map[string]string{wellknown.AnnProvisioningNode: "node-a", wellknown.AnnNode: "node-b"})
+			},
 			"select a claim for itself": func() error {
 				return annotate(ctx, nodeA, claim("unselected"), "volume.kubernetes.io/selected-node", "node-a")
 			},

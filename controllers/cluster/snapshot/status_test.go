@@ -69,3 +69,33 @@ func TestContentWithoutStatusIsBoundButNotReady(t *testing.T) {
 		t.Errorf("status = %+v, want bound to c and not ready", st)
 	}
 }
+
+func TestFirstStatusWaitsBrieflyForTheNewContentsStatus(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	newContent := func(age time.Duration, status *snapshotv1.VolumeSnapshotContentStatus) *snapshotv1.VolumeSnapshotContent {
+		return &snapshotv1.VolumeSnapshotContent{
+			ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.NewTime(now.Add(-age))},
+			Status:     status,
+		}
+	}
+	noStatus := &snapshotv1.VolumeSnapshot{}
+	bound := &snapshotv1.VolumeSnapshot{Status: &snapshotv1.VolumeSnapshotStatus{ReadyToUse: ptr.To(false)}}
+	ready := &snapshotv1.VolumeSnapshotContentStatus{ReadyToUse: ptr.To(true)}
+	for _, c := range []struct {
+		name    string
+		vs      *snapshotv1.VolumeSnapshot
+		content *snapshotv1.VolumeSnapshotContent
+		want    time.Duration
+	}{
+		{"a content just created waits out the grace", noStatus, newContent(0, nil), statusGrace},
+		{"a content half a second old waits the rest", noStatus, newContent(500*time.Millisecond, nil), statusGrace - 500*time.Millisecond},
+		{"the grace over, the bound status is written", noStatus, newContent(statusGrace+time.Second, nil), 0},
+		{"a content with a status is mirrored at once", noStatus, newContent(0, ready), 0},
+		{"a snapshot with a status is updated at once", bound, newContent(0, nil), 0},
+		{"a clock behind the API server's waits no more than the grace", noStatus, newContent(-time.Hour, nil), statusGrace},
+	} {
+		if got := statusWait(c.vs, c.content, now); got != c.want {
+			t.Errorf("%s: statusWait = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -19,6 +19,7 @@ package snapshot
 import (
 	"context"
 	"fmt"
+	"time"
 
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	"github.com/kubernetes-csi/external-snapshotter/v8/pkg/utils"
@@ -100,6 +101,9 @@ func (c *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil || content == nil {
 		return ctrl.Result{}, err
 	}
+	if wait := statusWait(vs, content, time.Now()); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	if err := c.updateStatus(ctx, vs, content); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -107,6 +111,23 @@ func (c *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, c.releaseClaim(ctx, vs)
 	}
 	return ctrl.Result{}, nil
+}
+
+// statusGrace is how long a new snapshot goes without a status while its
+// node cuts it. A node-local snapshot is ready within milliseconds, and the
+// content's status then brings the snapshot back, so one write records it
+// bound and ready together instead of two (bound, then ready); a node that
+// takes longer gets the snapshot's bound, not-ready status when the grace
+// is over.
+const statusGrace = 2 * time.Second
+
+// statusWait returns how much longer the snapshot's first status write
+// waits for its new content's status, zero when it is not to wait.
+func statusWait(vs *snapshotv1.VolumeSnapshot, content *snapshotv1.VolumeSnapshotContent, now time.Time) time.Duration {
+	if vs.Status != nil || content.Status != nil {
+		return 0
+	}
+	return max(0, min(statusGrace, statusGrace-now.Sub(content.CreationTimestamp.Time)))
 }
 
 // bind returns the content the snapshot is bound to, creating it for a

@@ -20,9 +20,11 @@ limitations under the License.
 // reads them (when the CSIDriver object has storageCapacity: true) and
 // never sends a pod to a node whose pool cannot hold its volume.
 //
-// Publishing is event-driven: a change of a class, of a PV on this node or of
-// a snapshot content refreshes the numbers at once, and a periodic resync
-// catches whatever happens outside the API (such as a pool filling up with
-// data written into volumes). Objects are owned by their Node, so the garbage
-// collector removes them with it.
+// Publishing is event-driven: a change of a class or of the node's topology
+// refreshes the numbers at once; a change of a PV on this node or of a
+// snapshot content cut on it does so a second later, so that a burst of
+// volumes costs one write per class rather than one per volume; a periodic
+// resync catches whatever happens outside the API (such as a pool filling
+// up with data written into volumes). Objects are owned by their Node, so
+// the garbage collector removes them with it.
 package capacity

@@ -19,6 +19,7 @@ package capacity
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
@@ -29,6 +30,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -53,6 +55,11 @@ type Publisher struct {
 	// WatchSnapshots refreshes the classes on every change of a snapshot
 	// content; it needs the snapshot.storage.k8s.io CRDs.
 	WatchSnapshots bool
+	// Coalesce is how long a change of a volume or snapshot on this node
+	// waits before the classes are republished, so that the changes of a
+	// burst cost one write per class, not one per volume; zero means one
+	// second, negative means none.
+	Coalesce time.Duration
 }
 
 // Topology tells the node's current topology and its changes;
@@ -94,11 +101,11 @@ func (p *Publisher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resul
 }
 
 // SetupWithManager registers the publisher. Every change of a PV of the
-// driver (and, with WatchSnapshots, of a snapshot content) refreshes all of
-// the driver's classes: each volume or snapshot changes what is left. So
-// does every change of the node's topology, which moves the objects to the
-// new topology and decides anew which classes' allowedTopologies admit the
-// node.
+// driver on this node (and, with WatchSnapshots, of a snapshot content cut
+// on it) refreshes all of the driver's classes, a Coalesce window later:
+// each volume or snapshot changes what is left. So does every change of the
+// node's topology, at once, which moves the objects to the new topology and
+// decides anew which classes' allowedTopologies admit the node.
 func (p *Publisher) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named("capacity").
@@ -108,18 +115,74 @@ func (p *Publisher) SetupWithManager(mgr ctrl.Manager) error {
 			predicate.NewPredicateFuncs(func(o client.Object) bool {
 				return o.GetNamespace() == p.Namespace && o.GetLabels()[wellknown.LabelCapacityManagedBy] == wellknown.CapacityManagedBy(p.NodeName)
 			}))).
-		Watches(&corev1.PersistentVolume{}, handler.EnqueueRequestsFromMapFunc(p.allClasses), builder.WithPredicates(
-			predicate.NewPredicateFuncs(func(o client.Object) bool {
-				pv := o.(*corev1.PersistentVolume)
-				return pv.Spec.CSI != nil && pv.Spec.CSI.Driver == p.DriverName
-			})))
+		Watches(&corev1.PersistentVolume{}, p.coalesced(), builder.WithPredicates(predicate.NewPredicateFuncs(p.volumeHere)))
 	if p.WatchSnapshots {
-		b = b.Watches(&snapshotv1.VolumeSnapshotContent{}, handler.EnqueueRequestsFromMapFunc(p.allClasses))
+		b = b.Watches(&snapshotv1.VolumeSnapshotContent{}, p.coalesced(), builder.WithPredicates(predicate.NewPredicateFuncs(p.snapshotHere)))
 	}
 	if err := b.Complete(p); err != nil {
 		return fmt.Errorf("failed to set up the capacity publisher: %w", err)
 	}
 	return nil
+}
+
+// volumeHere reports whether a PV is one of the driver's volumes on this
+// node: only those change the node's pool.
+func (p *Publisher) volumeHere(o client.Object) bool {
+	pv := o.(*corev1.PersistentVolume)
+	if pv.Spec.CSI == nil || pv.Spec.CSI.Driver != p.DriverName {
+		return false
+	}
+	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
+		return true // no affinity to go by: it may be here
+	}
+	for _, term := range pv.Spec.NodeAffinity.Required.NodeSelectorTerms {
+		for _, e := range term.MatchExpressions {
+			if e.Key == wellknown.TopologyKeyNode && slices.Contains(e.Values, p.NodeName) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// snapshotHere reports whether a snapshot content was cut on this node, or
+// may have been (an imported content names no node).
+func (p *Publisher) snapshotHere(o client.Object) bool {
+	node, ok := o.GetAnnotations()[wellknown.AnnNode]
+	return !ok || node == p.NodeName
+}
+
+// coalesced enqueues every class of the driver a Coalesce window after an
+// event; the workqueue keeps one entry per class however many events come
+// within the window.
+func (p *Publisher) coalesced() handler.EventHandler {
+	window := p.Coalesce
+	if window == 0 {
+		window = time.Second
+	}
+	enqueue := func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		for _, req := range p.allClasses(ctx, nil) {
+			if window < 0 {
+				q.Add(req)
+			} else {
+				q.AddAfter(req, window)
+			}
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(ctx context.Context, _ event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q)
+		},
+		UpdateFunc: func(ctx context.Context, _ event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q)
+		},
+		DeleteFunc: func(ctx context.Context, _ event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q)
+		},
+		GenericFunc: func(ctx context.Context, _ event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(ctx, q)
+		},
+	}
 }
 
 // allClasses enqueues every StorageClass of the driver.

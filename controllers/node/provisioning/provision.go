@@ -221,9 +221,14 @@ func (p *Provisioner) recordIntent(ctx context.Context, pvc *corev1.PersistentVo
 	// finalizers, and once a claim is selected for this node (or its
 	// source lives here) only this node's provisioner, serialized per claim,
 	// changes that.
+	// AnnNode stays after the release: it names the node holding the
+	// claim's volume, whose later writes (expansion status) the node
+	// admission policy lets through even when the claim was selected for
+	// another node (a restore or clone is made where its source lives).
 	patch := objpatch.AddFinalizer(pvc, wellknown.FinalizerProvisioning, map[string]string{
 		wellknown.AnnProvisioningNode: p.NodeName,
 		wellknown.AnnVolumeID:         volumeIDOf(pvc),
+		wellknown.AnnNode:             p.NodeName,
 	})
 	if err := p.Client.Patch(ctx, pvc, patch); err != nil {
 		return fmt.Errorf("failed to record provisioning intent: %w", err)
@@ -254,6 +259,7 @@ func (p *Provisioner) reschedule(ctx context.Context, pvc *corev1.PersistentVolu
 	delete(pvc.Annotations, volume.AnnSelectedNode)
 	delete(pvc.Annotations, wellknown.AnnProvisioningNode)
 	delete(pvc.Annotations, wellknown.AnnVolumeID)
+	delete(pvc.Annotations, wellknown.AnnNode)
 	controllerutil.RemoveFinalizer(pvc, wellknown.FinalizerProvisioning)
 	if err := p.Client.Patch(ctx, pvc, objpatch.LockedMerge(base)); err != nil {
 		return fmt.Errorf("failed to hand claim back to the scheduler: %w", err)

@@ -19,6 +19,7 @@ package snapshotcontent
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
@@ -55,6 +56,8 @@ type Reconciler struct {
 	// Workers is the number of contents handled in parallel; zero means
 	// one.
 	Workers int
+
+	recorded recordedLog
 }
 
 // +kubebuilder:rbac:groups=snapshot.storage.k8s.io,resources=volumesnapshotcontents,verbs=get;list;watch;update;patch
@@ -78,9 +81,13 @@ func (c *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	case !content.DeletionTimestamp.IsZero():
 		return ctrl.Result{}, c.cleanUp(ctx, content)
 	case content.Status != nil && content.Status.SnapshotHandle != nil && content.Annotations[utils.AnnVolumeSnapshotBeingCreated] == "":
+		c.recorded.forget(content.UID)
 		return ctrl.Result{}, nil // cut and recorded
 	case content.Status != nil && content.Status.Error != nil && content.Annotations[utils.AnnVolumeSnapshotBeingCreated] == "":
+		c.recorded.forget(content.UID)
 		return ctrl.Result{}, nil // failed for good
+	case c.recorded.behind(content.UID, content.ResourceVersion, time.Now()):
+		return ctrl.Result{}, nil // the event of the outcome's write comes next
 	}
 	return ctrl.Result{}, c.cut(ctx, content)
 }
@@ -192,6 +199,7 @@ func (c *Reconciler) recordOutcome(ctx context.Context, content *snapshotv1.Volu
 	if err := c.Client.Patch(ctx, content, client.MergeFrom(base)); err != nil {
 		return fmt.Errorf("failed to clear the being-created annotation: %w", err)
 	}
+	c.recorded.record(content.UID, content.ResourceVersion, time.Now())
 	if callErr != nil {
 		c.Recorder.Eventf(content, nil, corev1.EventTypeWarning, ReasonSnapshotFailed, "Create", "CreateSnapshot failed: %v", callErr)
 		return nil
