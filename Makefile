@@ -99,18 +99,19 @@ test-e2e: deps k8s-bins e2e-deps helm kustomize ## Run the real-node end-to-end 
 # The upstream Kubernetes e2e suites against Plinth (hack/test-upstream.sh):
 # e2e.test through ginkgo with test/e2e/upstream/testdriver.yaml, each set
 # of suites on a fresh local cluster (2 real nodes, the chart with its
-# defaults). UPSTREAM_SET=full (storage, storage-slow and network: the
-# External Storage suites, Networking Granular Checks for Pods and Services)
-# writes the counts per suite to docs/conformance.md; other sets, such as
-# ci (storage without [Slow] specs, and network: what `make test` runs, in
-# TestUpstreamSubset), write them to $(UPSTREAM_DIR)/conformance.md. The
-# JUnit reports stay in $(UPSTREAM_DIR).
+# defaults). UPSTREAM_SET=full (storage, storage-slow, network and netpol:
+# the External Storage suites, Networking Granular Checks for Pods and
+# Services, the NetworkPolicy suites) writes the counts per suite to
+# docs/conformance.md; other sets, such as ci (storage without [Slow]
+# specs, and network: what `make test` runs, in TestUpstreamSubset), write
+# them to $(UPSTREAM_DIR)/conformance.md. The JUnit reports stay in
+# $(UPSTREAM_DIR).
 UPSTREAM_DIR ?= $(LOCALBIN)/e2e-upstream
 UPSTREAM_SET ?= full
 UPSTREAM_PROCS ?= 3
 
 .PHONY: test-upstream
-test-upstream: deps k8s-bins e2e-deps helm e2e-bins upstream-images ## Run the upstream Kubernetes e2e suites (storage, pod network) against Plinth; summary in docs/conformance.md (root).
+test-upstream: deps k8s-bins e2e-deps helm e2e-bins upstream-images ## Run the upstream Kubernetes e2e suites (storage, pod network, NetworkPolicy) against Plinth; summary in docs/conformance.md (root).
 	UPSTREAM_DIR=$(UPSTREAM_DIR) UPSTREAM_PROCS=$(UPSTREAM_PROCS) HELM=$(HELM) \
 		hack/test-upstream.sh $(UPSTREAM_SET)
 

@@ -9,8 +9,13 @@
 #   storage-slow  their [Slow] specs
 #   network       the pod network's "Networking Granular Checks" for Pods
 #                 and, through the nodes' kube-proxy, for Services
-#   full          storage, storage-slow and network, one cluster each; the
-#                 summary goes to docs/conformance.md (`make test-upstream`)
+#   netpol        the NetworkPolicy suites (test/e2e/network/netpol: "Netpol"
+#                 over TCP, "Netpol [LinuxOnly]" over UDP, "Netpol API"),
+#                 enforced by plinth-node's network agent (about 14 minutes
+#                 on 2 cores, so not in ci)
+#   full          storage, storage-slow, network and netpol, one cluster
+#                 each; the summary goes to docs/conformance.md
+#                 (`make test-upstream`)
 #   ci            storage and network, one cluster each: the part that fits
 #                 CI (`make test`, TestUpstreamSubset; about 15 minutes on 2
 #                 cores)
@@ -25,7 +30,11 @@
 # volume-data-source-validator, cannot be built offline: their modules are
 # not on the Go module proxy). Whatever else does not apply is skipped by
 # the suites themselves, from the test driver's capabilities and the
-# cluster, with the reason in the report.
+# cluster, with the reason in the report. In the netpol set only the
+# [Feature:SCTPConnectivity] specs are skipped, not every spec that names
+# SCTP: its two specs "... even if the plugin doesn't support SCTP" probe TCP
+# past policies that allow only SCTP, and apply to a pod network without
+# SCTP.
 #
 # Usage: hack/test-upstream.sh SET...
 # Environment: UPSTREAM_DIR (default bin/e2e-upstream: each set's report
@@ -84,6 +93,14 @@ set_args() {
 		focus=('\[sig-network\] Networking Granular Checks: (Pods|Services)')
 		timeout=1h
 		;;
+	netpol)
+		focus=('\[sig-network\] Netpol ')
+		local sctp='\[Feature:SCTPConnectivity\]' i
+		for i in "${!skip[@]}"; do
+			[[ ${skip[i]} != SCTP ]] || skip[i]=$sctp
+		done
+		timeout=1h
+		;;
 	smoke)
 		focus=(
 			"$storage \[Testpattern: Dynamic PV \((default fs|ext4)\)\] (provisioning|volumes) "
@@ -93,7 +110,7 @@ set_args() {
 		timeout=30m
 		;;
 	*)
-		echo "test-upstream: unknown set $1 (storage, storage-slow, network, smoke, full or ci)" >&2
+		echo "test-upstream: unknown set $1 (storage, storage-slow, network, netpol, smoke, full or ci)" >&2
 		exit 2
 		;;
 	esac
@@ -163,7 +180,7 @@ run_set() {
 sets=()
 for a in "$@"; do
 	case $a in
-	full) sets+=(storage storage-slow network) ;;
+	full) sets+=(storage storage-slow network netpol) ;;
 	ci) sets+=(storage network) ;;
 	*) sets+=("$a") ;;
 	esac

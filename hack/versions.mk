@@ -45,11 +45,13 @@ BUSYBOX_IMAGES ?= registry.k8s.io/e2e-test-images/busybox:1.37.0-1
 # pods run are built by hack/images (`make upstream-images`) under the e2e
 # framework's default names (test/utils/image/manifest.go of
 # k8s.io/kubernetes $(KUBERNETES_VERSION)): agnhost from that module's
-# test/images/agnhost on Debian, and the busybox image again under the names
-# of images that the chosen suites only run a shell in (nginx in the volumes
-# suite's exec test, glibc-dns-testing in multiVolume).
-AGNHOST_IMAGES ?= registry.k8s.io/e2e-test-images/agnhost:2.63.0
-E2E_SHELL_IMAGES ?= registry.k8s.io/e2e-test-images/nginx:1.15-4 registry.k8s.io/e2e-test-images/glibc-dns-testing:2.0.0
+# test/images/agnhost on Debian, also under the name of glibc-dns-testing
+# (upstream a glibc image with GNU coreutils, whose dd the multiVolume
+# suite's block-mode specs run with oflag=nocache, which busybox's dd
+# lacks), and the busybox image again under the name of an image that the
+# chosen suites only run a shell in (nginx in the volumes suite's exec test).
+AGNHOST_IMAGES ?= registry.k8s.io/e2e-test-images/agnhost:2.63.0 registry.k8s.io/e2e-test-images/glibc-dns-testing:2.0.0
+E2E_SHELL_IMAGES ?= registry.k8s.io/e2e-test-images/nginx:1.15-4
 
 # The upstream CSI sidecars that the side-by-side storage benchmarks of
 # test/e2e run against Plinth's own CSI driver (`make upstream-sidecars`),

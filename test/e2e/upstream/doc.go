@@ -20,7 +20,8 @@ limitations under the License.
 // testdriver.yaml without their [Slow] specs, and the pod network's
 // "Networking Granular Checks" for Pods and Services, each on a fresh local
 // cluster of 2 real nodes with Plinth's chart (about 15 minutes on 2 cores).
-// The [Slow] storage specs run only in `make test-upstream`.
+// The [Slow] storage specs and the NetworkPolicy suites (netpol, about 14
+// minutes on 2 cores by itself) run only in `make test-upstream`.
 //
 // It needs root and what `make test-upstream` builds: bin/e2e
 // (`make e2e-bins`), the upstream test images (`make upstream-images`) and
