@@ -97,6 +97,9 @@ func parseFlags() *flags {
 	flag.IntVar(&f.cfg.Workers, "workers", 16, "Claims and snapshots handled in parallel.")
 	flag.Float64Var(&f.qps, "kube-api-qps", app.DefaultQPS, "Requests per second to the API server.")
 	flag.IntVar(&f.cfg.Burst, "kube-api-burst", app.DefaultBurst, "Burst of requests to the API server.")
+	flag.BoolVar(&f.cfg.CacheOwnObjectsOnly, "cache-own-objects-only", false,
+		"Experimental: cache and watch only the PVs and snapshot contents labelled "+wellknown.LabelNode+"=<this node>, not the cluster's. "+
+			"Plinth labels what it creates; pre-provisioned snapshot contents and hand-made PVs lack the label and are then not seen (importing a snapshot fails).")
 	flag.DurationVar(&f.cfg.CapacityResync, "capacity-resync", time.Minute, "Period of the capacity refresh that catches changes outside the API.")
 	flag.DurationVar(&f.cfg.OrphanInterval, "orphan-sweep-interval", orphans.DefaultInterval, "Period of the sweep for volumes nothing in the API refers to.")
 	flag.DurationVar(&f.cfg.OrphanGrace, "orphan-grace-period", orphans.DefaultGrace, "How long a volume must stay unreferenced before the sweep reports it (and deletes it when provably orphaned).")

@@ -49,6 +49,11 @@ import (
 // Namespace is where the test nodes publish their CSIStorageCapacity objects.
 const Namespace = "plinth-system"
 
+// CacheOwnObjectsEnv is the environment variable that, set to "true", runs
+// every node with app.Config.CacheOwnObjectsOnly (plinth-node's
+// --cache-own-objects-only).
+const CacheOwnObjectsEnv = "PLINTH_NODE_CACHE_OWN_OBJECTS"
+
 // Options configure a simulated storage node.
 type Options struct {
 	// PoolSize is the size of the node's pool filesystem; zero means 2 GiB.
@@ -182,6 +187,7 @@ func (n *Node) Restart() {
 		CapacityResync: n.opts.CapacityResync,
 
 		SkipControllerNameValidation: true,
+		CacheOwnObjectsOnly:          os.Getenv(CacheOwnObjectsEnv) == "true",
 		CSIDialOptions:               []grpc.DialOption{grpc.WithUnaryInterceptor(n.crashInterceptor(cancel))},
 	}
 	if n.opts.DriverOnly {

@@ -40,7 +40,6 @@ import (
 	storagev1alpha1 "github.com/plinth-dev/plinth/apis/storage/v1alpha1"
 	"github.com/plinth-dev/plinth/cni-plugin/agent"
 	"github.com/plinth-dev/plinth/controllers/node"
-	"github.com/plinth-dev/plinth/controllers/node/capacity"
 	"github.com/plinth-dev/plinth/controllers/node/nodedeps"
 	"github.com/plinth-dev/plinth/csi-driver/plugin"
 	"github.com/plinth-dev/plinth/internal/csiconn"
@@ -93,6 +92,14 @@ type Config struct {
 	// HostMountNS is the host's mount namespace (its /proc/1/ns/mnt), where
 	// the uninstall releases the pool directory.
 	HostMountNS string
+	// CacheOwnObjectsOnly caches and watches only the PVs and snapshot
+	// contents labelled with this node (wellknown.LabelNode) instead of
+	// the cluster's, and labels the node's older ones at start. It is
+	// experimental and off by default: Plinth labels the PVs and contents
+	// it creates, but a pre-provisioned content (a snapshot import) or a
+	// hand-made PV carries no label until a node claims it, and a node
+	// that cannot see it never does.
+	CacheOwnObjectsOnly bool
 }
 
 // Default client limits of plinth-node: enough for a burst of claims and
@@ -196,6 +203,12 @@ func newManager(cfg Config) (ctrl.Manager, error) {
 	}
 	restConfig := rest.CopyConfig(cfg.RestConfig)
 	restConfig.QPS, restConfig.Burst = cmp.Or(cfg.QPS, DefaultQPS), cmp.Or(cfg.Burst, DefaultBurst)
+	snapshots := false
+	if cfg.CacheOwnObjectsOnly {
+		if snapshots, err = snapshotAPIServed(restConfig); err != nil {
+			return nil, err
+		}
+	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme,
 		Logger:                 cfg.Plugin.Logger,
@@ -204,10 +217,15 @@ func newManager(cfg Config) (ctrl.Manager, error) {
 		// Every node has its own controllers; none is elected.
 		LeaderElection: false,
 		Controller:     config.Controller{SkipNameValidation: &cfg.SkipControllerNameValidation},
-		Cache:          capacity.CacheOptions(cfg.Namespace),
+		Cache:          cacheOptions(cfg, snapshots),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the manager: %w", err)
+	}
+	if cfg.CacheOwnObjectsOnly {
+		if err := mgr.Add(labelOwnObjects(mgr, cfg.Plugin.NodeName, snapshots)); err != nil {
+			return nil, fmt.Errorf("failed to add the labelling of the node's objects: %w", err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("failed to add health check: %w", err)

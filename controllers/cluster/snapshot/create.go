@@ -176,6 +176,9 @@ func newContent(vs *snapshotv1.VolumeSnapshot, pv *corev1.PersistentVolume, clas
 		// node releases it. plinth-node still adds both to contents made
 		// by another common controller.
 		content.Annotations = map[string]string{wellknown.AnnNode: node, utils.AnnVolumeSnapshotBeingCreated: "yes"}
+		// The label lets each plinth-node watch its own contents alone
+		// (--cache-own-objects-only).
+		content.Labels = map[string]string{wellknown.LabelNode: node}
 		content.Finalizers = append(content.Finalizers, wellknown.FinalizerSnapshotCleanup)
 	}
 	return content

@@ -24,9 +24,16 @@ import (
 
 // CacheOptions confines a manager's cache of CSIStorageCapacity objects to
 // namespace, Plinth's own, where the publisher writes them: the components
-// then need access to them in that namespace only.
+// then need access to them in that namespace only. Every cached object
+// drops its managedFields, which no controller of Plinth reads: they are a
+// large share of each claim, PV and snapshot content kept in memory (see
+// "Scale" in docs/benchmarks.md). Updates of such an object keep the
+// server's managedFields.
 func CacheOptions(namespace string) cache.Options {
-	return cache.Options{ByObject: map[client.Object]cache.ByObject{
-		&storagev1.CSIStorageCapacity{}: {Namespaces: map[string]cache.Config{namespace: {}}},
-	}}
+	return cache.Options{
+		ByObject: map[client.Object]cache.ByObject{
+			&storagev1.CSIStorageCapacity{}: {Namespaces: map[string]cache.Config{namespace: {}}},
+		},
+		DefaultTransform: cache.TransformStripManagedFields(),
+	}
 }

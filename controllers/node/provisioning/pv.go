@@ -43,7 +43,9 @@ func (p *Provisioner) persistentVolume(pvc *corev1.PersistentVolumeClaim, class 
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        wellknown.VolumeName(string(pvc.UID)),
 			Annotations: map[string]string{volume.AnnDynamicallyProvisioned: p.DriverName, wellknown.AnnNode: p.NodeName},
-			Finalizers:  []string{volume.PVDeletionProtectionFinalizer},
+			// The label lets each plinth-node watch its own PVs alone.
+			Labels:     map[string]string{wellknown.LabelNode: p.NodeName},
+			Finalizers: []string{volume.PVDeletionProtectionFinalizer},
 		},
 		Spec: corev1.PersistentVolumeSpec{
 			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: *resource.NewQuantity(vol.GetCapacityBytes(), resource.BinarySI)},

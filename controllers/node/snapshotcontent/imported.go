@@ -85,16 +85,23 @@ func (c *Reconciler) findSnapshot(ctx context.Context, id string) (*csi.Snapshot
 	return resp.GetEntries()[0].GetSnapshot(), nil
 }
 
-// claim marks the content as this node's and adds the cleanup finalizer.
+// claim marks the content as this node's, in its annotation and in the
+// label through which the node may watch its own contents alone, and adds
+// the cleanup finalizer.
 func (c *Reconciler) claim(ctx context.Context, content *snapshotv1.VolumeSnapshotContent) error {
-	if content.Annotations[wellknown.AnnNode] == c.NodeName && controllerutil.ContainsFinalizer(content, wellknown.FinalizerSnapshotCleanup) {
+	if content.Annotations[wellknown.AnnNode] == c.NodeName && content.Labels[wellknown.LabelNode] == c.NodeName &&
+		controllerutil.ContainsFinalizer(content, wellknown.FinalizerSnapshotCleanup) {
 		return nil
 	}
 	base := content.DeepCopy()
 	if content.Annotations == nil {
 		content.Annotations = map[string]string{}
 	}
+	if content.Labels == nil {
+		content.Labels = map[string]string{}
+	}
 	content.Annotations[wellknown.AnnNode] = c.NodeName
+	content.Labels[wellknown.LabelNode] = c.NodeName
 	controllerutil.AddFinalizer(content, wellknown.FinalizerSnapshotCleanup)
 	// The optimistic lock makes two nodes that both hold a snapshot of the
 	// same ID (impossible with generated IDs) race safely.
