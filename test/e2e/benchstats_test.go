@@ -17,7 +17,6 @@ limitations under the License.
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -25,7 +24,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -69,37 +67,16 @@ func (sc *storageCluster) requestCounts(b *testing.B) requestCounts {
 	if err != nil {
 		b.Fatalf("failed to read kube-apiserver's metrics: %v", err)
 	}
+	metrics, err := controlplane.ParseMetrics(bytes.NewReader(raw))
+	if err != nil {
+		b.Fatalf("kube-apiserver's metrics: %v", err)
+	}
 	counts := requestCounts{}
-	scanner := bufio.NewScanner(bytes.NewReader(raw))
-	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
-	const prefix = "apiserver_request_total{"
-	for scanner.Scan() {
-		line := scanner.Text()
-		if !strings.HasPrefix(line, prefix) {
-			continue
-		}
-		end := strings.LastIndexByte(line, '}')
-		value, err := strconv.ParseFloat(strings.TrimSpace(line[end+1:]), 64)
-		if err != nil {
-			b.Fatalf("unexpected metrics line %q: %v", line, err)
-		}
-		labels := parseLabels(line[len(prefix):end])
-		counts[requestKind{labels["verb"], labels["resource"], labels["subresource"], labels["code"]}] += value
+	for _, x := range metrics["apiserver_request_total"] {
+		l := x.Labels
+		counts[requestKind{l["verb"], l["resource"], l["subresource"], l["code"]}] += x.Value
 	}
 	return counts
-}
-
-// parseLabels parses `a="x",b="y"` (kube-apiserver's label values hold no
-// quotes or commas).
-func parseLabels(s string) map[string]string {
-	labels := map[string]string{}
-	for pair := range strings.SplitSeq(s, ",") {
-		name, value, ok := strings.Cut(pair, "=")
-		if ok {
-			labels[name] = strings.Trim(value, `"`)
-		}
-	}
-	return labels
 }
 
 // since returns the requests made after before.

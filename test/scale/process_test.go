@@ -17,8 +17,6 @@ limitations under the License.
 package scale
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -156,24 +154,13 @@ func (p *process) metric(ctx context.Context, name string) (float64, error) {
 		return 0, fmt.Errorf("failed to read the metrics of %s: %w", p.name, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
-	var sum float64
-	found := false
-	scanner := bufio.NewScanner(resp.Body)
-	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
-	for scanner.Scan() {
-		line := scanner.Bytes()
-		if !bytes.HasPrefix(line, []byte(name)) || (len(line) > len(name) && line[len(name)] != ' ' && line[len(name)] != '{') {
-			continue
-		}
-		fields := strings.Fields(string(line))
-		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
-		if err != nil {
-			return 0, fmt.Errorf("unexpected metrics line %q of %s: %w", line, p.name, err)
-		}
-		sum, found = sum+v, true
+	metrics, err := controlplane.ParseMetrics(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("the metrics of %s: %w", p.name, err)
 	}
-	if !found {
+	samples, ok := metrics[name]
+	if !ok {
 		return 0, fmt.Errorf("%s serves no %s", p.name, name)
 	}
-	return sum, scanner.Err()
+	return samples.Sum(), nil
 }
