@@ -46,7 +46,7 @@
 # and the chart it installs; default this repository's bin and
 # charts/plinth: set them to test another build of Plinth), UPSTREAM_VALUES
 # (extra `helm install` arguments; default: XFS as the class's filesystem,
-# see below).
+# see below), UPSTREAM_POOL_SIZE (each node's pool, default 16Gi).
 #
 # The default filesystem: growing a mounted ext4 filesystem (online
 # expansion) needs CAP_SYS_RESOURCE, which plinth-node has on an ordinary
@@ -66,6 +66,11 @@ e2e=$root/bin/e2e
 bin_dir=$(realpath -m "${UPSTREAM_BIN_DIR:-$root/bin}")
 chart=$(realpath -m "${UPSTREAM_CHART:-$root/charts/plinth}")
 read -r -a values <<<"${UPSTREAM_VALUES---set storageClass.fsType=xfs}"
+# Each node's pool (a sparse XFS image): with UPSTREAM_PROCS specs at once,
+# each holding volumes of 1-2Gi and their snapshots and clones, the default
+# 4Gi fills up, and a spec that grows a volume then waits for the others to
+# free room (its expansion is retried, with backoff up to 5 minutes).
+pool_size=${UPSTREAM_POOL_SIZE:-16Gi}
 driver=$root/test/e2e/upstream/testdriver.yaml
 
 storage='External Storage \[Driver: csi\.plinth\.dev\]'
@@ -160,7 +165,7 @@ run_set() {
 	local script="cd $(quote "$root") && GO111MODULE=off $command"
 	# The cluster runs in the background so that an interrupt or a timeout
 	# reaches plinth-devcluster, which stops the command and the cluster.
-	"$root/bin/plinth-devcluster" --dir "$top/cluster" --bin-dir "$bin_dir" --helm "$helm" \
+	"$root/bin/plinth-devcluster" --dir "$top/cluster" --bin-dir "$bin_dir" --helm "$helm" --pool-size "$pool_size" \
 		--chart "$chart" --exec "$script" -- "${values[@]}" &
 	cluster=$!
 	trap 'kill -TERM "$cluster" 2>/dev/null' INT TERM

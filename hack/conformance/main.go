@@ -86,6 +86,13 @@ func run() error {
 		return fmt.Errorf("failed to write the summary: %w", err)
 	}
 	fmt.Printf("conformance: %d passed, %d failed, %d skipped\n", s.Total.Passed, s.Total.Failed, s.Total.Skipped)
+	// The failures again, last, where the tail of a CI log shows them.
+	for _, f := range s.Failures {
+		fmt.Printf("conformance: FAILED %s: %s\n", f.name, f.reason)
+	}
+	for _, b := range s.Broken {
+		fmt.Printf("conformance: NO REPORT %s\n", b)
+	}
 	if s.Total.Failed > 0 || len(s.Broken) > 0 {
 		return fmt.Errorf("%d specs failed, %d runs left no report", s.Total.Failed, len(s.Broken))
 	}

@@ -53,3 +53,19 @@ func IsFinal(err error) bool {
 func IsResourceExhausted(err error) bool {
 	return status.Code(err) == codes.ResourceExhausted
 }
+
+// IsInfeasible reports whether err says the request itself cannot succeed
+// as it stands, whatever the state of the driver: InvalidArgument,
+// OutOfRange (a size beyond what the driver offers) or NotFound (the
+// volume is gone). The kubelet and the upstream external-resizer treat
+// exactly these as infeasible expansions; every other error, such as
+// ResourceExhausted while the pool is full, may pass once the state
+// changes, and is retried.
+func IsInfeasible(err error) bool {
+	switch status.Code(err) {
+	case codes.InvalidArgument, codes.OutOfRange, codes.NotFound:
+		return true
+	default:
+		return false
+	}
+}

@@ -51,3 +51,20 @@ func TestIsFinalFollowsTheSidecarContract(t *testing.T) {
 		}
 	}
 }
+
+// Only a request that cannot succeed as it stands is infeasible: a full
+// pool (ResourceExhausted) may have room later.
+func TestIsInfeasibleFollowsTheResizerContract(t *testing.T) {
+	for code, want := range map[codes.Code]bool{
+		codes.InvalidArgument: true, codes.OutOfRange: true, codes.NotFound: true,
+		codes.ResourceExhausted: false, codes.FailedPrecondition: false, codes.Internal: false,
+		codes.Unavailable: false, codes.DeadlineExceeded: false, codes.Aborted: false,
+	} {
+		if got := IsInfeasible(status.Error(code, "x")); got != want {
+			t.Errorf("%s: IsInfeasible = %v, want %v", code, got, want)
+		}
+	}
+	if IsInfeasible(nil) || IsInfeasible(errors.New("connection reset")) {
+		t.Error("nil or a plain error is infeasible")
+	}
+}

@@ -48,6 +48,9 @@ type Config struct {
 	Nodes, Zones int
 	// Pool is the nodes' pool: localcluster.PoolXFS or PoolDir.
 	Pool string
+	// PoolSize is the size of each node's PoolXFS image (sparse); zero
+	// means localcluster.DefaultPoolSize.
+	PoolSize int64
 	// Plinth installs the chart; false leaves a cluster without a pod
 	// network for the user to install it into.
 	Plinth bool
@@ -99,7 +102,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	nodes := NodeSpecs(cfg.Nodes, cfg.Zones)
 	for i := range nodes {
-		nodes[i].Pool = cfg.Pool
+		nodes[i].Pool, nodes[i].PoolSize = cfg.Pool, cfg.PoolSize
 	}
 	c, err := localcluster.Start(ctx, localcluster.Options{Dir: cfg.Dir, KeepDir: true, BinDir: cfg.BinDir, Nodes: nodes, Images: images})
 	if err != nil {

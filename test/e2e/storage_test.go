@@ -19,15 +19,13 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"k8s.io/component-helpers/storage/volume"
-
-	"github.com/plinth-dev/plinth/internal/wellknown"
-
+	"github.com/container-storage-interface/spec/lib/go/csi"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -35,11 +33,14 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/component-helpers/storage/volume"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/plinth-dev/plinth/cmd/plinth-node/app"
+	"github.com/plinth-dev/plinth/controllers/node/expansion"
 	"github.com/plinth-dev/plinth/controllers/node/provisioning"
+	"github.com/plinth-dev/plinth/internal/wellknown"
 	"github.com/plinth-dev/plinth/test/controlplane"
 	"github.com/plinth-dev/plinth/test/objects"
 	"github.com/plinth-dev/plinth/test/storagenode"
@@ -206,6 +207,46 @@ func TestStorageProvisioning(t *testing.T) {
 		if size := sc.nodes[node].VolumeSize(t, pv.Spec.CSI.VolumeHandle); size < want.Value() {
 			t.Errorf("backend volume has %d bytes after expansion, want at least %d", size, want.Value())
 		}
+	})
+
+	t.Run("an expansion the pool has no room for yet is retried until room frees", func(t *testing.T) {
+		ns := sc.namespace(t, "expand-full")
+		// node-2's pool holds two claims of a third of its room each,
+		// but not the first grown by half the room while the second is
+		// there.
+		resp, err := sc.nodes["node-2"].Conn.Controller.GetCapacity(ctx, &csi.GetCapacityRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		room := resp.GetAvailableCapacity() >> 20 // MiB
+		third, grown := fmt.Sprintf("%dMi", room/3), fmt.Sprintf("%dMi", room/3+room/2)
+		onNode2 := func(name string) *corev1.PersistentVolumeClaim {
+			pvc := claim(ns, name, wffc, third)
+			pvc.Annotations = map[string]string{volume.AnnSelectedNode: "node-2"}
+			return pvc
+		}
+		sc.create(t, onNode2("data"), onNode2("filler"))
+		pv := sc.waitBound(t, ns, "data")
+		filler := sc.waitBound(t, ns, "filler")
+		assertPVOnNode(t, pv, "node-2")
+		assertPVOnNode(t, filler, "node-2")
+		sc.resize(t, ns, "data", grown)
+		sc.waitForEvent(t, ns, "data", expansion.ReasonResizeFailed)
+		pvc := &corev1.PersistentVolumeClaim{}
+		if err := sc.cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "data"}, pvc); err != nil {
+			t.Fatal(err)
+		}
+		if got := pvc.Status.AllocatedResourceStatuses[corev1.ResourceStorage]; got != corev1.PersistentVolumeClaimControllerResizeInProgress {
+			t.Errorf("resize status while the pool is full = %q, want %q (retried, not infeasible)", got, corev1.PersistentVolumeClaimControllerResizeInProgress)
+		}
+		sc.delete(t, &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "filler"}})
+		sc.waitGone(t, filler)
+		want := resource.MustParse(grown)
+		poll(t, "PV grown once room freed", func(ctx context.Context) (bool, error) {
+			err := sc.cp.Client.Get(ctx, client.ObjectKeyFromObject(pv), pv)
+			capacity := pv.Spec.Capacity[corev1.ResourceStorage]
+			return err == nil && capacity.Cmp(want) >= 0, err
+		})
 	})
 
 	t.Run("a class that does not allow expansion refuses a larger request", func(t *testing.T) {

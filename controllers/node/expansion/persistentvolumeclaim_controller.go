@@ -19,9 +19,11 @@ package expansion
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -29,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/plinth-dev/plinth/controllers/node/nodedeps"
 	"github.com/plinth-dev/plinth/internal/wellknown"
@@ -116,12 +119,25 @@ func (r *Resizer) SetupWithManager(mgr ctrl.Manager) error {
 	err := ctrl.NewControllerManagedBy(mgr).
 		Named("resizer").
 		For(&corev1.PersistentVolumeClaim{}, builder.WithPredicates(requestChanged())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, 1)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Workers, 1), RateLimiter: retryLimiter()}).
 		Complete(r)
 	if err != nil {
 		return fmt.Errorf("failed to set up the resizer: %w", err)
 	}
 	return nil
+}
+
+// Retries of a failed expansion start after retryStart and double up to
+// retryMax, as the upstream external-resizer's --retry-interval-start and
+// --retry-interval-max default to: a claim waiting for room in a full pool
+// is tried again within five minutes of the room freeing.
+const (
+	retryStart = time.Second
+	retryMax   = 5 * time.Minute
+)
+
+func retryLimiter() workqueue.TypedRateLimiter[reconcile.Request] {
+	return workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](retryStart, retryMax)
 }
 
 // requestChanged lets through bound claims when they appear (also at start,

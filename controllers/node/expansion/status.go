@@ -55,21 +55,23 @@ func (r *Resizer) markControllerDone(ctx context.Context, pvc *corev1.Persistent
 	})
 }
 
-// markFailed records a failed expansion: a final error makes the request
-// infeasible (the user must change it), anything else is retried.
+// markFailed records a failed expansion: an infeasible request (the user
+// must change it) is marked so and left; anything else, a full pool
+// included, is retried with backoff while the claim keeps
+// ControllerResizeInProgress.
 func (r *Resizer) markFailed(ctx context.Context, pvc *corev1.PersistentVolumeClaim, callErr error) error {
 	r.Recorder.Eventf(pvc, nil, corev1.EventTypeWarning, ReasonResizeFailed, "Resize", "ControllerExpandVolume: %v", callErr)
 	err := r.patchStatus(ctx, pvc, func(st *corev1.PersistentVolumeClaimStatus) {
 		removeCondition(st, corev1.PersistentVolumeClaimResizing)
 		setCondition(st, corev1.PersistentVolumeClaimControllerResizeError, "", callErr.Error())
-		if csiconn.IsFinal(callErr) {
+		if csiconn.IsInfeasible(callErr) {
 			setResizeStatus(st, corev1.PersistentVolumeClaimControllerResizeInfeasible)
 		}
 	})
 	if err != nil {
 		return err
 	}
-	if csiconn.IsFinal(callErr) {
+	if csiconn.IsInfeasible(callErr) {
 		return nil // nothing to retry until the claim changes
 	}
 	return fmt.Errorf("failed to expand volume: %w", callErr)

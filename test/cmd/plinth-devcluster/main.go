@@ -29,6 +29,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/plinth-dev/plinth/test/devcluster"
 )
 
@@ -45,6 +47,7 @@ func run() error {
 	flag.IntVar(&cfg.Nodes, "nodes", 2, "number of real nodes")
 	flag.IntVar(&cfg.Zones, "zones", 2, "number of zones the nodes are spread over")
 	flag.StringVar(&cfg.Pool, "pool", "xfs", "the nodes' pools: xfs (an XFS image of its own, reflink snapshots) or dir (a directory on this machine's filesystem)")
+	poolSize := flag.String("pool-size", "4Gi", "size of each node's XFS pool image (sparse: it takes the disk space its volumes write)")
 	flag.BoolVar(&cfg.Plinth, "plinth", true, "install the Helm chart; false leaves the nodes without a pod network")
 	flag.StringVar(&cfg.BinDir, "bin-dir", "bin", "the repository's bin/ (k8s/, node/, images/, pause)")
 	flag.StringVar(&cfg.Helm, "helm", "bin/helm", "helm binary")
@@ -55,6 +58,11 @@ func run() error {
 		cfg.Exec = []string{"sh", "-c", *execCmd}
 	}
 	cfg.Values = flag.Args()
+	size, err := resource.ParseQuantity(*poolSize)
+	if err != nil || size.Value() < 512<<20 {
+		return fmt.Errorf("invalid --pool-size %q: want a size of at least 512Mi, such as 4Gi", *poolSize)
+	}
+	cfg.PoolSize = size.Value()
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("real nodes need root (namespaces, mounts, cgroups, loop devices): run it as root")
 	}
