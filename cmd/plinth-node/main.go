@@ -50,6 +50,7 @@ type flags struct {
 	cfg            app.Config
 	network        agent.Config
 	networkOn      bool
+	networkPolicy  bool
 	cleanupNetwork bool
 	metricsSecure  bool
 	clusterCIDRs   string
@@ -97,9 +98,10 @@ func parseFlags() *flags {
 	flag.IntVar(&f.cfg.Workers, "workers", 16, "Claims and snapshots handled in parallel.")
 	flag.Float64Var(&f.qps, "kube-api-qps", app.DefaultQPS, "Requests per second to the API server.")
 	flag.IntVar(&f.cfg.Burst, "kube-api-burst", app.DefaultBurst, "Burst of requests to the API server.")
-	flag.BoolVar(&f.cfg.CacheOwnObjectsOnly, "cache-own-objects-only", false,
-		"Experimental: cache and watch only the PVs and snapshot contents labelled "+wellknown.LabelNode+"=<this node>, not the cluster's. "+
-			"Plinth labels what it creates; pre-provisioned snapshot contents and hand-made PVs lack the label and are then not seen (importing a snapshot fails).")
+	flag.BoolVar(&f.cfg.CacheOwnObjectsOnly, "cache-own-objects-only", true,
+		"Cache and watch only the PVs and snapshot contents labelled "+wellknown.LabelNode+"=<this node> or "+wellknown.NodeUnclaimed+", not the cluster's. "+
+			"Plinth labels what it creates; plinth-controller's node-label controller labels the others (imports, PVs made by hand) "+wellknown.NodeUnclaimed+": "+
+			"turn this off when that controller does not run.")
 	flag.DurationVar(&f.cfg.CapacityResync, "capacity-resync", time.Minute, "Period of the capacity refresh that catches changes outside the API.")
 	flag.DurationVar(&f.cfg.OrphanInterval, "orphan-sweep-interval", orphans.DefaultInterval, "Period of the sweep for volumes nothing in the API refers to.")
 	flag.DurationVar(&f.cfg.OrphanGrace, "orphan-grace-period", orphans.DefaultGrace, "How long a volume must stay unreferenced before the sweep reports it (and deletes it when provably orphaned).")
@@ -110,6 +112,7 @@ func parseFlags() *flags {
 func (f *flags) bindNetworkFlags() {
 	n := &f.network
 	flag.BoolVar(&f.networkOn, "network", true, "Run the pod network agent (CNI config, routes, masquerade).")
+	flag.BoolVar(&f.networkPolicy, "network-policy", true, "Enforce NetworkPolicies on this node's pods (with --network); false removes the rules an earlier run programmed.")
 	flag.BoolVar(&f.cleanupNetwork, "cleanup-network", false, "Remove everything the network agent installed on this node, the IPAM store included, then exit.")
 	flag.StringVar(&f.clusterCIDRs, "cluster-cidrs", "", "Comma-separated pod CIDRs of the cluster, kept from masquerade (a ClusterNetwork overrides them; "+
 		"unset: kubeadm's podSubnet if readable, else the union of the Nodes' pod CIDRs).")
@@ -168,6 +171,7 @@ func run(f *flags) error {
 	f.cfg.InsecureMetrics = !f.metricsSecure
 	if f.networkOn {
 		f.cfg.Network = &f.network
+		f.cfg.NoNetworkPolicy = !f.networkPolicy
 	}
 	return app.Run(ctx, f.cfg)
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/plinth-dev/plinth/controllers/cluster/nodegone"
 	"github.com/plinth-dev/plinth/controllers/cluster/nodeipam"
+	"github.com/plinth-dev/plinth/controllers/cluster/nodelabel"
 	"github.com/plinth-dev/plinth/controllers/cluster/nodepicker"
 	"github.com/plinth-dev/plinth/controllers/cluster/snapshot"
 	"github.com/plinth-dev/plinth/controllers/cluster/snapshotschedule"
@@ -66,6 +67,9 @@ var registry = []Controller{
 	{Name: nodegone.ControllerName, Enabled: true, Setup: func(mgr ctrl.Manager) error {
 		r := &nodegone.Reconciler{Client: mgr.GetClient(), Recorder: recorder(mgr, nodegone.ControllerName)}
 		return r.SetupWithManager(mgr)
+	}},
+	{Name: nodelabel.ControllerName, Enabled: true, Setup: func(mgr ctrl.Manager) error {
+		return (&nodelabel.Reconciler{Client: mgr.GetClient(), DriverName: wellknown.DriverName}).SetupWithManager(mgr)
 	}},
 	{Name: snapshot.ControllerName, Enabled: true, Setup: func(mgr ctrl.Manager) error {
 		r := &snapshot.Reconciler{Client: mgr.GetClient(), Recorder: recorder(mgr, snapshot.ControllerName)}

@@ -51,6 +51,11 @@ const (
 	// PV or snapshot content of the driver, so that each plinth-node can
 	// watch its own objects alone (plinth-node's --cache-own-objects-only).
 	LabelNode = "storage.plinth.dev/node"
+	// NodeUnclaimed is the value of LabelNode on a PV or snapshot content
+	// of the driver that no node has claimed yet (a pre-provisioned
+	// snapshot to import, a PV made by hand): every node watches those
+	// too. It cannot be a node's name, which is lower case.
+	NodeUnclaimed = "Unclaimed"
 	// FinalizerSnapshotCleanup keeps a snapshot content until the node
 	// holding its snapshot has deleted (Delete policy) or let go of
 	// (Retain) it.

@@ -394,6 +394,7 @@ func TestRenderDisabledControllerLosesItsRoleAndFlag(t *testing.T) {
 		{value: "nodeIpam", flag: "node-ipam"},
 		{value: "nodePicker", flag: "node-picker"},
 		{value: "nodeGone", flag: "node-gone"},
+		{value: "nodeLabel", flag: "node-label"},
 		{value: "snapshotController", flag: "snapshot-controller"},
 		{value: "snapshotSchedule", flag: "snapshotschedule"},
 	} {
@@ -454,6 +455,43 @@ func TestRenderWithoutNetworkHasNoCNI(t *testing.T) {
 		if strings.HasPrefix(arg, "--cni-") || strings.HasPrefix(arg, "--network-mode") {
 			t.Errorf("plinth-node has network flag %q with network.enabled=false", arg)
 		}
+	}
+}
+
+// plinth-node watches only its own PVs and snapshot contents and the
+// unclaimed ones exactly while plinth-controller's node-label controller
+// labels the unclaimed ones.
+func TestRenderNodeCacheFollowsTheNodeLabelController(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "--cache-own-objects-only=true"},
+		{[]string{"--set", "controller.controllers.nodeLabel=false"}, "--cache-own-objects-only=false"},
+		{[]string{"--set", "controller.enabled=false"}, "--cache-own-objects-only=false"},
+	} {
+		m := renderChart(t, tc.args...)
+		var ds appsv1.DaemonSet
+		m.decode(t, "DaemonSet", renderFullname+"-node", &ds)
+		node := renderContainer(t, ds.Spec.Template.Spec.Containers, "plinth-node")
+		renderWantArgs(t, "plinth-node", node.Args, tc.want)
+	}
+}
+
+// NetworkPolicy enforcement is on by default and has its own switch.
+func TestRenderNetworkPolicySwitch(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "--network-policy=true"},
+		{[]string{"--set", "network.networkPolicy=false"}, "--network-policy=false"},
+	} {
+		m := renderChart(t, tc.args...)
+		var ds appsv1.DaemonSet
+		m.decode(t, "DaemonSet", renderFullname+"-node", &ds)
+		node := renderContainer(t, ds.Spec.Template.Spec.Containers, "plinth-node")
+		renderWantArgs(t, "plinth-node", node.Args, tc.want)
 	}
 }
 
@@ -611,7 +649,10 @@ func renderCheckFlippedDaemonSet(t *testing.T, m renderManifest) {
 		"--kubelet-registry-dir=/data/kubelet/plugins_registry", "--pool-dir=/mnt/plinth",
 		"--over-provision-ratio=2.5", "--default-fstype=xfs", "--max-volumes-per-node=100", "--workers=4",
 		"--kube-api-qps=20", "--kube-api-burst=40", "--capacity-resync=30s", "--metrics-bind-address=:19809",
-		"--csi-metrics-bind-address=127.0.0.1:19808", "--health-probe-bind-address=$(POD_IP):19810", "--zap-log-level=3", "--network=false")
+		"--csi-metrics-bind-address=127.0.0.1:19808", "--health-probe-bind-address=$(POD_IP):19810", "--zap-log-level=3", "--network=false",
+		// Without plinth-controller's node-label controller, nobody marks
+		// the unclaimed objects: the node caches them all.
+		"--cache-own-objects-only=false")
 	wantResources := map[string]string{"requests.cpu": "100m", "requests.memory": "128Mi", "limits.cpu": "2", "limits.memory": "1Gi"}
 	gotResources := map[string]string{}
 	for name, q := range node.Resources.Requests {
@@ -646,7 +687,7 @@ func renderCheckFlippedDeployment(t *testing.T, m renderManifest) {
 	renderWantArgs(t, "plinth-controller", c.Args, "--leader-elect=false",
 		"--metrics-bind-address=:18080", "--health-probe-bind-address=$(POD_IP):18081",
 		"--kube-api-qps=25.5", "--kube-api-burst=50", "--zap-log-level=debug",
-		"--enable-node-ipam=false", "--enable-node-picker=false", "--enable-node-gone=false",
+		"--enable-node-ipam=false", "--enable-node-picker=false", "--enable-node-gone=false", "--enable-node-label=false",
 		"--enable-snapshot-controller=false", "--enable-snapshotschedule=false")
 	// plinth-controller's own ClusterRole only reviews the tokens and
 	// access of its metrics scrapers.

@@ -66,11 +66,13 @@ type nodeCache struct {
 	flags []string
 }
 
-// nodeCaches are plinth-node's default, a cache of the cluster's PVs and
-// snapshot contents, and its cache of its own alone.
+// nodeCaches are plinth-node's cache of every PV and snapshot content of
+// the cluster (what it had before --cache-own-objects-only, and has when
+// plinth-controller's node-label controller is off) and its default, a
+// cache of its own and the unclaimed ones.
 var nodeCaches = []nodeCache{
-	{name: "all"},
-	{name: "own", flags: []string{"--cache-own-objects-only"}},
+	{name: "all", flags: []string{"--cache-own-objects-only=false"}},
+	{name: "own"},
 }
 
 // populations returns the population sizes of PLINTH_SCALE_OBJECTS, by

@@ -49,9 +49,10 @@ import (
 // Namespace is where the test nodes publish their CSIStorageCapacity objects.
 const Namespace = "plinth-system"
 
-// CacheOwnObjectsEnv is the environment variable that, set to "true", runs
-// every node with app.Config.CacheOwnObjectsOnly (plinth-node's
-// --cache-own-objects-only).
+// CacheOwnObjectsEnv is the environment variable that, set to "false", runs
+// every node without app.Config.CacheOwnObjectsOnly (plinth-node's
+// --cache-own-objects-only, on by default): each node then caches every PV
+// and snapshot content of the cluster.
 const CacheOwnObjectsEnv = "PLINTH_NODE_CACHE_OWN_OBJECTS"
 
 // Options configure a simulated storage node.
@@ -187,7 +188,7 @@ func (n *Node) Restart() {
 		CapacityResync: n.opts.CapacityResync,
 
 		SkipControllerNameValidation: true,
-		CacheOwnObjectsOnly:          os.Getenv(CacheOwnObjectsEnv) == "true",
+		CacheOwnObjectsOnly:          os.Getenv(CacheOwnObjectsEnv) != "false",
 		CSIDialOptions:               []grpc.DialOption{grpc.WithUnaryInterceptor(n.crashInterceptor(cancel))},
 	}
 	if n.opts.DriverOnly {

@@ -40,6 +40,7 @@ app.kubernetes.io/component: {{ .component }}
 node-ipam: {{ $c.nodeIpam }}
 node-picker: {{ $c.nodePicker }}
 node-gone: {{ $c.nodeGone }}
+node-label: {{ $c.nodeLabel }}
 snapshot-controller: {{ $c.snapshotController }}
 snapshotschedule: {{ $c.snapshotSchedule }}
 {{- end -}}

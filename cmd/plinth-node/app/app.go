@@ -78,6 +78,9 @@ type Config struct {
 	// Network configures the pod network agent; nil leaves pod networking
 	// to another CNI.
 	Network *agent.Config
+	// NoNetworkPolicy turns the agent's enforcement of NetworkPolicies
+	// off (with Network set): the rules of an earlier run are removed.
+	NoNetworkPolicy bool
 	// CSIDialOptions are added to the controllers' connection to the
 	// driver, such as client interceptors for tracing or fault injection.
 	CSIDialOptions []grpc.DialOption
@@ -209,6 +212,10 @@ func newManager(cfg Config) (ctrl.Manager, error) {
 			return nil, err
 		}
 	}
+	cacheOpts, err := cacheOptions(cfg, snapshots)
+	if err != nil {
+		return nil, err
+	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                 scheme,
 		Logger:                 cfg.Plugin.Logger,
@@ -217,7 +224,7 @@ func newManager(cfg Config) (ctrl.Manager, error) {
 		// Every node has its own controllers; none is elected.
 		LeaderElection: false,
 		Controller:     config.Controller{SkipNameValidation: &cfg.SkipControllerNameValidation},
-		Cache:          cacheOptions(cfg, snapshots),
+		Cache:          cacheOpts,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the manager: %w", err)
@@ -277,7 +284,7 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, cfg Config, conn *c
 		return fmt.Errorf("failed to add the CSI readiness check: %w", err)
 	}
 	if cfg.Network != nil {
-		if err := setupNetwork(ctx, mgr, *cfg.Network); err != nil {
+		if err := setupNetwork(ctx, mgr, *cfg.Network, !cfg.NoNetworkPolicy); err != nil {
 			return err
 		}
 	}

@@ -28,6 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -54,18 +55,23 @@ func ownObjects(snapshots bool) map[client.Object]schema.GroupVersionKind {
 // cacheOptions are the manager's cache settings: managedFields stripped
 // and capacities in Plinth's namespace (capacity.CacheOptions) and, with
 // CacheOwnObjectsOnly, only the PVs and snapshot contents that carry the
-// node's wellknown.LabelNode: the node then keeps and watches its own,
-// not the cluster's.
-func cacheOptions(cfg Config, snapshots bool) cache.Options {
+// node's wellknown.LabelNode or wellknown.NodeUnclaimed: the node then
+// keeps and watches its own and those no node has claimed, not the
+// cluster's.
+func cacheOptions(cfg Config, snapshots bool) (cache.Options, error) {
 	opts := capacity.CacheOptions(cfg.Namespace)
 	if !cfg.CacheOwnObjectsOnly {
-		return opts
+		return opts, nil
 	}
-	own := labels.SelectorFromSet(labels.Set{wellknown.LabelNode: cfg.Plugin.NodeName})
+	req, err := labels.NewRequirement(wellknown.LabelNode, selection.In, []string{cfg.Plugin.NodeName, wellknown.NodeUnclaimed})
+	if err != nil {
+		return opts, fmt.Errorf("invalid node name %q for a label selector: %w", cfg.Plugin.NodeName, err)
+	}
+	own := labels.NewSelector().Add(*req)
 	for obj := range ownObjects(snapshots) {
 		opts.ByObject[obj] = cache.ByObject{Label: own}
 	}
-	return opts
+	return opts, nil
 }
 
 // snapshotAPIServed reports whether the snapshot.storage.k8s.io/v1 API is

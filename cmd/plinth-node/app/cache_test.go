@@ -32,21 +32,26 @@ import (
 
 func TestCacheOptions(t *testing.T) {
 	cfg := Config{Namespace: "plinth-system", Plugin: plugin.Config{NodeName: "node-1"}}
-	if opts := cacheOptions(cfg, true); len(opts.ByObject) != 1 || opts.DefaultTransform == nil {
+	if opts, err := cacheOptions(cfg, true); err != nil || len(opts.ByObject) != 1 || opts.DefaultTransform == nil {
 		t.Errorf("default cache: %d objects configured, transform %v; want the capacities alone and a transform", len(opts.ByObject), opts.DefaultTransform != nil)
 	}
 	cfg.CacheOwnObjectsOnly = true
 	for _, snapshots := range []bool{false, true} {
-		opts := cacheOptions(cfg, snapshots)
+		opts, err := cacheOptions(cfg, snapshots)
+		if err != nil {
+			t.Fatal(err)
+		}
 		mine := labels.Set{wellknown.LabelNode: "node-1"}
+		unclaimed := labels.Set{wellknown.LabelNode: wellknown.NodeUnclaimed}
 		theirs := labels.Set{wellknown.LabelNode: "node-2"}
+		unlabelled := labels.Set{}
 		selected := map[string]bool{}
 		for obj, by := range opts.ByObject {
 			if by.Label == nil {
 				continue
 			}
-			if !by.Label.Matches(mine) || by.Label.Matches(theirs) {
-				t.Errorf("selector of %T = %s, want the node's own objects", obj, by.Label)
+			if !by.Label.Matches(mine) || !by.Label.Matches(unclaimed) || by.Label.Matches(theirs) || by.Label.Matches(unlabelled) {
+				t.Errorf("selector of %T = %s, want the node's own objects and the unclaimed ones", obj, by.Label)
 			}
 			switch obj.(type) {
 			case *corev1.PersistentVolume:

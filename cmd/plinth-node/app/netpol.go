@@ -17,10 +17,17 @@ limitations under the License.
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/plinth-dev/plinth/cni-plugin/agent"
 	"github.com/plinth-dev/plinth/cni-plugin/netpol"
@@ -30,8 +37,19 @@ import (
 // node's pods, which starts once the agent has written its state file (the
 // node's pod network is set up). The nftables table is opened on the first
 // reconcile, so a node without nft retries with backoff instead of
-// stopping storage.
-func setupNetworkPolicy(mgr ctrl.Manager, a *agent.Agent, nodeName string) error {
+// stopping storage. With enforcement off, the node removes the rules an
+// earlier run programmed instead, and leaves NetworkPolicies to another
+// engine (or to none).
+func setupNetworkPolicy(mgr ctrl.Manager, a *agent.Agent, nodeName string, enforce bool) error {
+	if !enforce {
+		open := func() (*netpol.Engine, error) { return netpol.Open(netpol.DefaultTable, netpol.DefaultVethPrefix) }
+		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+			return removePolicyRules(ctx, open, policyCleanupBackoff)
+		})); err != nil {
+			return fmt.Errorf("failed to add the removal of network policy rules: %w", err)
+		}
+		return nil
+	}
 	ready := func() bool {
 		_, err := os.Stat(a.StateFile())
 		return err == nil
@@ -40,5 +58,38 @@ func setupNetworkPolicy(mgr ctrl.Manager, a *agent.Agent, nodeName string) error
 	if err := c.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up network policy: %w", err)
 	}
+	return nil
+}
+
+// policyCleanupBackoff spaces the attempts to remove the rules of an
+// earlier run: from a second to a minute, for as long as the node runs.
+var policyCleanupBackoff = wait.Backoff{Duration: time.Second, Factor: 2, Cap: time.Minute, Steps: 1 << 30}
+
+// removePolicyRules deletes the policy engine's objects from the node's
+// table, retrying until it succeeds or ctx ends. A node without nft has
+// none to delete.
+func removePolicyRules(ctx context.Context, open func() (*netpol.Engine, error), backoff wait.Backoff) error {
+	logger := log.FromContext(ctx).WithName("network-policy")
+	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
+		e, err := open()
+		if errors.Is(err, exec.ErrNotFound) {
+			return true, nil
+		}
+		if err == nil {
+			err = e.Delete(ctx)
+		}
+		if err != nil {
+			logger.Error(err, "failed to remove the network policy rules; retrying")
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil && ctx.Err() != nil {
+		return nil // stopped before the rules were gone: the next start retries
+	}
+	if err != nil {
+		return fmt.Errorf("failed to remove the network policy rules: %w", err)
+	}
+	logger.Info("network policy enforcement is off; the node's policy rules are removed")
 	return nil
 }

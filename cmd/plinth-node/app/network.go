@@ -32,7 +32,7 @@ import (
 // read by the agent's reconciler, and whatever goes wrong there or in the
 // kernel is retried with backoff and reported by the readiness check and
 // Events on the Node, so the network never stops the CSI driver.
-func setupNetwork(ctx context.Context, mgr ctrl.Manager, base agent.Config) error {
+func setupNetwork(ctx context.Context, mgr ctrl.Manager, base agent.Config, enforcePolicy bool) error {
 	a, err := agent.New(base)
 	if err != nil {
 		return fmt.Errorf("invalid network agent flags: %w", err)
@@ -51,7 +51,7 @@ func setupNetwork(ctx context.Context, mgr ctrl.Manager, base agent.Config) erro
 	if err := a.NewSweeper().SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("failed to set up the IPAM sweeper: %w", err)
 	}
-	if err := setupNetworkPolicy(mgr, a, base.NodeName); err != nil {
+	if err := setupNetworkPolicy(mgr, a, base.NodeName, enforcePolicy); err != nil {
 		return err
 	}
 	log.FromContext(ctx).V(1).Info("network agent registered", "node", base.NodeName)

@@ -67,11 +67,11 @@ func newOfflineManager(t *testing.T) ctrl.Manager {
 // report, never a reason to stop plinth-node and its CSI driver (issue #10).
 func TestSetupNetworkNeedsNothingButValidFlags(t *testing.T) {
 	chartDefaults := agent.Config{NodeName: "n1", Mode: agent.ModeAuto, Masquerade: true}
-	if err := setupNetwork(t.Context(), newOfflineManager(t), chartDefaults); err != nil {
+	if err := setupNetwork(t.Context(), newOfflineManager(t), chartDefaults, true); err != nil {
 		t.Fatalf("setupNetwork with the chart's defaults: %v", err)
 	}
 	invalid := agent.Config{NodeName: "n1", Mode: "bgp"}
-	if err := setupNetwork(t.Context(), newOfflineManager(t), invalid); err == nil {
+	if err := setupNetwork(t.Context(), newOfflineManager(t), invalid, true); err == nil {
 		t.Error("setupNetwork accepted an unknown --network-mode")
 	}
 }
@@ -102,7 +102,7 @@ func TestNetworkAgentFailureIsReportedNotFatal(t *testing.T) {
 		NodeName: "node-late", Masquerade: true, CNIBinDir: filepath.Join(dir, "bin"), CNIConfDir: filepath.Join(dir, "net.d"),
 		DataDir: filepath.Join(dir, "data"), StateFile: filepath.Join(dir, "state.json"),
 	}
-	if err := setupNetwork(t.Context(), mgr, cfg); err != nil {
+	if err := setupNetwork(t.Context(), mgr, cfg, true); err != nil {
 		t.Fatal(err)
 	}
 	ctx, stop := context.WithCancel(t.Context())

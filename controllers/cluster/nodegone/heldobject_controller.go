@@ -23,16 +23,15 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
+	"github.com/plinth-dev/plinth/internal/apiserved"
 	"github.com/plinth-dev/plinth/internal/objpatch"
 )
 
@@ -71,11 +70,11 @@ type Reconciler struct {
 // snapshot contents where the snapshot API is not installed.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	for _, k := range kinds {
-		gvk, err := apiutil.GVKForObject(k.newObject(), mgr.GetScheme())
+		served, err := apiserved.Kind(mgr.GetScheme(), mgr.GetRESTMapper(), k.newObject())
 		if err != nil {
-			return fmt.Errorf("failed to resolve the %s kind: %w", k.name, err)
+			return err
 		}
-		if _, err := mgr.GetRESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version); meta.IsNoMatchError(err) {
+		if !served {
 			continue
 		}
 		forKind := *r

@@ -195,7 +195,10 @@ func TestStoragePoolFollowsPersistentVolumesOfTheDriverAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	pv := &corev1.PersistentVolume{
-		ObjectMeta: metav1.ObjectMeta{Name: "pv-storagepool-event"},
+		// A PV made by hand, as plinth-controller's node-label
+		// controller labels it: the nodes watch only their own and the
+		// unclaimed ones.
+		ObjectMeta: metav1.ObjectMeta{Name: "pv-storagepool-event", Labels: map[string]string{wellknown.LabelNode: wellknown.NodeUnclaimed}},
 		Spec: corev1.PersistentVolumeSpec{
 			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("64Mi")},
 			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
