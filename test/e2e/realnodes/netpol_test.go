@@ -19,12 +19,16 @@ package realnodes
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/plinth-dev/plinth/test/devcluster"
 )
 
 // TestNetworkPolicyIsEnforcedOnRealNodes: with the chart's defaults, the
@@ -58,6 +62,47 @@ func TestNetworkPolicyIsEnforcedOnRealNodes(t *testing.T) {
 		}
 	}
 	e.expectReply(t, ns, pods.neighbour.Name, pods.remote)
+}
+
+// TestNetworkPolicySwitchTurnsEnforcementOffAndOn: `helm upgrade --set
+// network.networkPolicy=false` rolls plinth-node out with enforcement off,
+// and the nodes remove their policy rules: a deny-all policy no longer
+// cuts the pod off. Turned on again, the same policy is enforced again.
+func TestNetworkPolicySwitchTurnsEnforcementOffAndOn(t *testing.T) {
+	e := cluster(t)
+	ns := e.namespace(t, "net-policy-switch")
+	pods := e.echoTrio(t, ns)
+	e.create(t, ingressPolicy(ns, "deny-remote", "remote"))
+	e.expectRefused(t, ns, pods.neighbour.Name, pods.remote)
+
+	enforced := true
+	t.Cleanup(func() {
+		if !enforced { // leave the cluster as the other tests expect it
+			e.setNetworkPolicy(t, true)
+		}
+	})
+	e.setNetworkPolicy(t, false)
+	enforced = false
+	e.expectReply(t, ns, pods.neighbour.Name, pods.remote)
+	e.expectReply(t, ns, pods.first.Name, pods.remote)
+
+	e.setNetworkPolicy(t, true)
+	enforced = true
+	e.expectRefused(t, ns, pods.neighbour.Name, pods.remote)
+	e.expectRefused(t, ns, pods.first.Name, pods.remote)
+}
+
+// setNetworkPolicy upgrades the release with network.networkPolicy set to
+// on, keeping its other values, and waits for the rollout.
+func (e *env) setNetworkPolicy(t testing.TB, on bool) {
+	t.Helper()
+	chart := filepath.Join(e.repo, "charts", "plinth")
+	out, err := devcluster.Helm(context.Background(), e.cluster, e.helm, "upgrade", devcluster.Release, chart, "-n", releaseNS,
+		"--reuse-values", "--set", fmt.Sprintf("network.networkPolicy=%t", on), "--wait", "--timeout", "5m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("helm upgrade network.networkPolicy=%t: %s", on, strings.TrimSpace(out))
 }
 
 // ingressPolicy selects the pod app=target for ingress and allows from the
