@@ -47,8 +47,8 @@ const (
 	// pool holds the volume or snapshot; that node's controllers act on it
 	// (and, for a claim, the node admission policy lets that node write it).
 	AnnNode = "storage.plinth.dev/node"
-	// LabelNode names, as a label with the value of AnnNode, the node of a
-	// PV or snapshot content of the driver, so that each plinth-node can
+	// LabelNode names, as a label with the value NodeLabel(AnnNode), the
+	// node of a PV or snapshot content of the driver, so that each plinth-node can
 	// watch its own objects alone (plinth-node's --cache-own-objects-only).
 	LabelNode = "storage.plinth.dev/node"
 	// NodeUnclaimed is the value of LabelNode on a PV or snapshot content
@@ -106,11 +106,24 @@ func SnapshotName(snapshotUID string) string {
 	return "snapshot-" + snapshotUID
 }
 
+// maxLabelValue is the longest a label value may be.
+const maxLabelValue = 63
+
+// NodeLabel is the LabelNode value of the objects of node: its name, or a
+// hash of a name too long for a label value (a node's name may have 253
+// characters).
+func NodeLabel(node string) string {
+	if len(node) <= maxLabelValue {
+		return node
+	}
+	sum := sha256.Sum256([]byte(node))
+	return "sha256-" + hex.EncodeToString(sum[:])[:40]
+}
+
 // CapacityManagedBy is the LabelCapacityManagedBy value of the capacity
 // objects that plinth-node on node publishes; a long node name is hashed
 // to fit a label value.
 func CapacityManagedBy(node string) string {
-	const maxLabelValue = 63
 	v := "plinth-node-" + node
 	if len(v) <= maxLabelValue {
 		return v

@@ -247,6 +247,13 @@ func TestStorageProvisioning(t *testing.T) {
 			capacity := pv.Spec.Capacity[corev1.ResourceStorage]
 			return err == nil && capacity.Cmp(want) >= 0, err
 		})
+		poll(t, "claim's controller resize done, its error gone", func(ctx context.Context) (bool, error) {
+			err := sc.cp.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "data"}, pvc)
+			return err == nil && pvc.Status.AllocatedResourceStatuses[corev1.ResourceStorage] != corev1.PersistentVolumeClaimControllerResizeInProgress &&
+				!slices.ContainsFunc(pvc.Status.Conditions, func(c corev1.PersistentVolumeClaimCondition) bool {
+					return c.Type == corev1.PersistentVolumeClaimControllerResizeError
+				}), err
+		})
 	})
 
 	t.Run("a class that does not allow expansion refuses a larger request", func(t *testing.T) {

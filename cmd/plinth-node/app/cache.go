@@ -63,7 +63,7 @@ func cacheOptions(cfg Config, snapshots bool) (cache.Options, error) {
 	if !cfg.CacheOwnObjectsOnly {
 		return opts, nil
 	}
-	req, err := labels.NewRequirement(wellknown.LabelNode, selection.In, []string{cfg.Plugin.NodeName, wellknown.NodeUnclaimed})
+	req, err := labels.NewRequirement(wellknown.LabelNode, selection.In, []string{wellknown.NodeLabel(cfg.Plugin.NodeName), wellknown.NodeUnclaimed})
 	if err != nil {
 		return opts, fmt.Errorf("invalid node name %q for a label selector: %w", cfg.Plugin.NodeName, err)
 	}
@@ -132,7 +132,7 @@ func labelOwn(ctx context.Context, reader client.Reader, writer client.Client, l
 		}
 		for i := range page.Items {
 			obj := &page.Items[i]
-			if obj.Annotations[wellknown.AnnNode] != node || obj.Labels[wellknown.LabelNode] == node {
+			if obj.Annotations[wellknown.AnnNode] != node || obj.Labels[wellknown.LabelNode] == wellknown.NodeLabel(node) {
 				continue
 			}
 			obj.SetGroupVersionKind(list.GroupVersion().WithKind(strings.TrimSuffix(list.Kind, "List")))
@@ -154,7 +154,7 @@ func labelNode(ctx context.Context, writer client.Client, obj *metav1.PartialObj
 	if obj.Labels == nil {
 		obj.Labels = map[string]string{}
 	}
-	obj.Labels[wellknown.LabelNode] = node
+	obj.Labels[wellknown.LabelNode] = wellknown.NodeLabel(node)
 	if err := writer.Patch(ctx, obj, client.MergeFrom(base)); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("failed to label %s: %w", obj.Name, err)
 	}

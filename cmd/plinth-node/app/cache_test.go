@@ -17,6 +17,7 @@ limitations under the License.
 package app
 
 import (
+	"strings"
 	"testing"
 
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
@@ -62,6 +63,21 @@ func TestCacheOptions(t *testing.T) {
 		}
 		if !selected["pv"] || selected["content"] != snapshots {
 			t.Errorf("snapshots served %v: selected %v", snapshots, selected)
+		}
+	}
+}
+
+// A node name longer than a label value may be selects by its hash.
+func TestCacheOptionsForALongNodeName(t *testing.T) {
+	long := strings.Repeat("n", 100) + ".example.com"
+	cfg := Config{Namespace: "plinth-system", Plugin: plugin.Config{NodeName: long}, CacheOwnObjectsOnly: true}
+	opts, err := cacheOptions(cfg, true)
+	if err != nil {
+		t.Fatalf("cache options for a node name of %d characters: %v", len(long), err)
+	}
+	for obj, by := range opts.ByObject {
+		if by.Label != nil && !by.Label.Matches(labels.Set{wellknown.LabelNode: wellknown.NodeLabel(long)}) {
+			t.Errorf("selector of %T = %s does not match the node's label value", obj, by.Label)
 		}
 	}
 }

@@ -24,7 +24,6 @@ import (
 	"os/exec"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -44,7 +43,7 @@ func setupNetworkPolicy(mgr ctrl.Manager, a *agent.Agent, nodeName string, enfor
 	if !enforce {
 		open := func() (*netpol.Engine, error) { return netpol.Open(netpol.DefaultTable, netpol.DefaultVethPrefix) }
 		if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-			return removePolicyRules(ctx, open, policyCleanupBackoff)
+			return removePolicyRules(ctx, open, policyCleanupStart, policyCleanupMax)
 		})); err != nil {
 			return fmt.Errorf("failed to add the removal of network policy rules: %w", err)
 		}
@@ -61,35 +60,40 @@ func setupNetworkPolicy(mgr ctrl.Manager, a *agent.Agent, nodeName string, enfor
 	return nil
 }
 
-// policyCleanupBackoff spaces the attempts to remove the rules of an
-// earlier run: from a second to a minute, for as long as the node runs.
-var policyCleanupBackoff = wait.Backoff{Duration: time.Second, Factor: 2, Cap: time.Minute, Steps: 1 << 30}
+// The attempts to remove the rules of an earlier run start a second apart
+// and back off to a minute, for as long as the node runs.
+const (
+	policyCleanupStart = time.Second
+	policyCleanupMax   = time.Minute
+)
 
 // removePolicyRules deletes the policy engine's objects from the node's
-// table, retrying until it succeeds or ctx ends. A node without nft has
-// none to delete.
-func removePolicyRules(ctx context.Context, open func() (*netpol.Engine, error), backoff wait.Backoff) error {
+// table, retrying from start to max apart until it succeeds or ctx ends;
+// it never fails the node. A node without nft has none to delete.
+func removePolicyRules(ctx context.Context, open func() (*netpol.Engine, error), start, maxDelay time.Duration) error {
 	logger := log.FromContext(ctx).WithName("network-policy")
-	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
-		e, err := open()
-		if errors.Is(err, exec.ErrNotFound) {
-			return true, nil
-		}
+	for delay := start; ; delay = min(2*delay, maxDelay) {
+		err := removePolicyRulesOnce(ctx, open)
 		if err == nil {
-			err = e.Delete(ctx)
+			logger.Info("network policy enforcement is off; the node's policy rules are removed")
+			return nil
 		}
-		if err != nil {
-			logger.Error(err, "failed to remove the network policy rules; retrying")
-			return false, nil
+		logger.Error(err, "failed to remove the network policy rules; retrying", "after", delay)
+		select {
+		case <-ctx.Done():
+			return nil // the next start tries again
+		case <-time.After(delay):
 		}
-		return true, nil
-	})
-	if err != nil && ctx.Err() != nil {
-		return nil // stopped before the rules were gone: the next start retries
+	}
+}
+
+func removePolicyRulesOnce(ctx context.Context, open func() (*netpol.Engine, error)) error {
+	e, err := open()
+	if errors.Is(err, exec.ErrNotFound) {
+		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("failed to remove the network policy rules: %w", err)
+		return err
 	}
-	logger.Info("network policy enforcement is off; the node's policy rules are removed")
-	return nil
+	return e.Delete(ctx)
 }

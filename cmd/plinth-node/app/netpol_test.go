@@ -28,13 +28,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/knftables"
 
 	"github.com/plinth-dev/plinth/cni-plugin/netpol"
 )
-
-var fastBackoff = wait.Backoff{Duration: time.Millisecond, Factor: 1, Steps: 1 << 30}
 
 // programmedTable is the node's table after an earlier run enforced a
 // deny-all policy on one pod, with a rule of the network agent beside it.
@@ -74,18 +71,21 @@ func programmedTable(t *testing.T) *knftables.Fake {
 // objects alone.
 func TestPolicyOffRemovesTheRulesOfAnEarlierRun(t *testing.T) {
 	nft := programmedTable(t)
+	// More failures than a capped wait.Backoff allows steps: the node
+	// keeps trying at the cap.
+	const failures = 12
 	calls := 0
 	open := func() (*netpol.Engine, error) {
-		if calls++; calls < 3 {
+		if calls++; calls <= failures {
 			return nil, fmt.Errorf("nft is busy")
 		}
 		return netpol.NewEngine(nft, ""), nil
 	}
-	if err := removePolicyRules(t.Context(), open, fastBackoff); err != nil {
+	if err := removePolicyRules(t.Context(), open, time.Microsecond, 4*time.Microsecond); err != nil {
 		t.Fatal(err)
 	}
-	if calls != 3 {
-		t.Errorf("opened the table %d times, want 3 (two failures, then success)", calls)
+	if calls != failures+1 {
+		t.Errorf("opened the table %d times, want %d (every failure, then success)", calls, failures+1)
 	}
 	var left []string
 	for name := range nft.Table.Chains {
@@ -103,7 +103,7 @@ func TestPolicyOffRemovesTheRulesOfAnEarlierRun(t *testing.T) {
 // succeeds is no error (the next start tries again).
 func TestPolicyOffWithoutNFTOrStopped(t *testing.T) {
 	noNFT := func() (*netpol.Engine, error) { return nil, fmt.Errorf("open: %w", exec.ErrNotFound) }
-	if err := removePolicyRules(t.Context(), noNFT, fastBackoff); err != nil {
+	if err := removePolicyRules(t.Context(), noNFT, time.Millisecond, time.Millisecond); err != nil {
 		t.Errorf("without nft: %v", err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -111,7 +111,7 @@ func TestPolicyOffWithoutNFTOrStopped(t *testing.T) {
 		cancel()
 		return nil, errors.New("nft is busy")
 	}
-	if err := removePolicyRules(ctx, failing, fastBackoff); err != nil {
+	if err := removePolicyRules(ctx, failing, time.Millisecond, time.Millisecond); err != nil {
 		t.Errorf("stopped while failing: %v", err)
 	}
 }

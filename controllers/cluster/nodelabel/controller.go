@@ -5,7 +5,7 @@ Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
 You may obtain a copy of the License at
 
-	http://www.apache.org/licenses/LICENSE-2.0
+    http://www.apache.org/licenses/LICENSE-2.0
 
 Unless required by applicable law or agreed to in writing, software
 distributed under the License is distributed on an "AS IS" BASIS,
@@ -109,7 +109,8 @@ func (r *Reconciler) unlabelled(obj client.Object) bool {
 	return !labelled && r.kind.ofDriver(obj, r.DriverName)
 }
 
-// Reconcile labels one object Unclaimed unless it has a node label by now.
+// Reconcile labels one object with the node its wellknown.AnnNode names,
+// or else Unclaimed, unless it has a node label by now.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := r.kind.newObject()
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
@@ -124,6 +125,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		labels = map[string]string{}
 	}
 	labels[wellknown.LabelNode] = wellknown.NodeUnclaimed
+	if node := obj.GetAnnotations()[wellknown.AnnNode]; node != "" {
+		// Made by Plinth before it labelled what it makes: the node is
+		// known.
+		labels[wellknown.LabelNode] = wellknown.NodeLabel(node)
+	}
 	obj.SetLabels(labels)
 	// The optimistic lock keeps a node's claim, made since the read, from
 	// being overwritten.

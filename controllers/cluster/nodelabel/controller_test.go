@@ -65,6 +65,7 @@ func TestUnlabelledObjectsOfTheDriverBecomeUnclaimed(t *testing.T) {
 		pv("static", driver, map[string]string{"team": "a"}), pv("provisioned", driver, mine),
 		pv("nfs", "", nil), pv("other-driver", "example.com/csi", nil),
 		content("import", driver, nil), content("cut", driver, mine), content("other", "example.com/csi", nil),
+		old(pv("old-pv", driver, nil)), old(content("old-content", driver, nil)),
 	}
 	cl := fake.NewClientBuilder().WithScheme(s).WithObjects(objs...).Build()
 	want := map[string]map[string]string{
@@ -75,6 +76,8 @@ func TestUnlabelledObjectsOfTheDriverBecomeUnclaimed(t *testing.T) {
 		"import":       {wellknown.LabelNode: wellknown.NodeUnclaimed},
 		"cut":          mine,
 		"other":        nil,
+		"old-pv":       {wellknown.LabelNode: "node-7"},
+		"old-content":  {wellknown.LabelNode: "node-7"},
 	}
 	for _, k := range kinds {
 		r := &Reconciler{Client: cl, DriverName: driver, kind: k}
@@ -113,6 +116,13 @@ func TestUnlabelledObjectsOfTheDriverBecomeUnclaimed(t *testing.T) {
 	if _, err := r.Reconcile(t.Context(), ctrl.Request{NamespacedName: client.ObjectKey{Name: "gone"}}); err != nil {
 		t.Errorf("reconcile of a deleted PV: %v", err)
 	}
+}
+
+// old gives obj the node annotation of an object Plinth made before it
+// labelled what it makes.
+func old(obj client.Object) client.Object {
+	obj.SetAnnotations(map[string]string{wellknown.AnnNode: "node-7"})
+	return obj
 }
 
 func sameKind(a, b client.Object) bool {

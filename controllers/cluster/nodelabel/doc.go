@@ -27,5 +27,7 @@ limitations under the License.
 // snapshot-controller. The node that finds such an object's snapshot or
 // volume in its pool may claim it (an import sets its own name as the
 // label); until then, all nodes see it, as they see everything without
-// the flag. A label an object already carries is never changed.
+// the flag. An object Plinth made before it labelled what it makes carries
+// its node in the storage.plinth.dev/node annotation, and gets that node as
+// its label instead. A label an object already carries is never changed.
 package nodelabel

@@ -178,7 +178,7 @@ func newContent(vs *snapshotv1.VolumeSnapshot, pv *corev1.PersistentVolume, clas
 		content.Annotations = map[string]string{wellknown.AnnNode: node, utils.AnnVolumeSnapshotBeingCreated: "yes"}
 		// The label lets each plinth-node watch its own contents alone
 		// (--cache-own-objects-only).
-		content.Labels = map[string]string{wellknown.LabelNode: node}
+		content.Labels = map[string]string{wellknown.LabelNode: wellknown.NodeLabel(node)}
 		content.Finalizers = append(content.Finalizers, wellknown.FinalizerSnapshotCleanup)
 	}
 	return content

@@ -19,6 +19,7 @@ package expansion
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -29,8 +30,14 @@ import (
 	"github.com/plinth-dev/plinth/internal/csiconn"
 )
 
-// markInProgress records, before the call, what is being allocated.
+// markInProgress records, before the call, what is being allocated. A
+// retry of the same size writes nothing: the last error stays in the
+// status until the retry's outcome replaces it, so a claim waiting for
+// room costs no writes while the error repeats.
 func (r *Resizer) markInProgress(ctx context.Context, pvc *corev1.PersistentVolumeClaim, want resource.Quantity) error {
+	if retrying(&pvc.Status, want) {
+		return nil
+	}
 	return r.patchStatus(ctx, pvc, func(st *corev1.PersistentVolumeClaimStatus) {
 		st.AllocatedResources = corev1.ResourceList{corev1.ResourceStorage: want}
 		setResizeStatus(st, corev1.PersistentVolumeClaimControllerResizeInProgress)
@@ -44,6 +51,7 @@ func (r *Resizer) markInProgress(ctx context.Context, pvc *corev1.PersistentVolu
 func (r *Resizer) markControllerDone(ctx context.Context, pvc *corev1.PersistentVolumeClaim, got resource.Quantity, nodeRequired bool) error {
 	return r.patchStatus(ctx, pvc, func(st *corev1.PersistentVolumeClaimStatus) {
 		removeCondition(st, corev1.PersistentVolumeClaimResizing)
+		removeCondition(st, corev1.PersistentVolumeClaimControllerResizeError) // of a failed try
 		if nodeRequired {
 			setResizeStatus(st, corev1.PersistentVolumeClaimNodeResizePending)
 			setCondition(st, corev1.PersistentVolumeClaimFileSystemResizePending, "",
@@ -119,4 +127,15 @@ func removeCondition(st *corev1.PersistentVolumeClaimStatus, t corev1.Persistent
 		}
 	}
 	st.Conditions = kept
+}
+
+// retrying reports whether the status records a failed attempt to
+// allocate want that is being retried.
+func retrying(st *corev1.PersistentVolumeClaimStatus, want resource.Quantity) bool {
+	allocated := st.AllocatedResources[corev1.ResourceStorage]
+	return st.AllocatedResourceStatuses[corev1.ResourceStorage] == corev1.PersistentVolumeClaimControllerResizeInProgress &&
+		allocated.Cmp(want) == 0 &&
+		slices.ContainsFunc(st.Conditions, func(c corev1.PersistentVolumeClaimCondition) bool {
+			return c.Type == corev1.PersistentVolumeClaimControllerResizeError && c.Status == corev1.ConditionTrue
+		})
 }

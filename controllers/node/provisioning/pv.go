@@ -44,7 +44,7 @@ func (p *Provisioner) persistentVolume(pvc *corev1.PersistentVolumeClaim, class 
 			Name:        wellknown.VolumeName(string(pvc.UID)),
 			Annotations: map[string]string{volume.AnnDynamicallyProvisioned: p.DriverName, wellknown.AnnNode: p.NodeName},
 			// The label lets each plinth-node watch its own PVs alone.
-			Labels:     map[string]string{wellknown.LabelNode: p.NodeName},
+			Labels:     map[string]string{wellknown.LabelNode: wellknown.NodeLabel(p.NodeName)},
 			Finalizers: []string{volume.PVDeletionProtectionFinalizer},
 		},
 		Spec: corev1.PersistentVolumeSpec{

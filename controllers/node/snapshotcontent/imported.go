@@ -89,7 +89,7 @@ func (c *Reconciler) findSnapshot(ctx context.Context, id string) (*csi.Snapshot
 // label through which the node may watch its own contents alone, and adds
 // the cleanup finalizer.
 func (c *Reconciler) claim(ctx context.Context, content *snapshotv1.VolumeSnapshotContent) error {
-	if content.Annotations[wellknown.AnnNode] == c.NodeName && content.Labels[wellknown.LabelNode] == c.NodeName &&
+	if content.Annotations[wellknown.AnnNode] == c.NodeName && content.Labels[wellknown.LabelNode] == wellknown.NodeLabel(c.NodeName) &&
 		controllerutil.ContainsFinalizer(content, wellknown.FinalizerSnapshotCleanup) {
 		return nil
 	}
@@ -101,7 +101,7 @@ func (c *Reconciler) claim(ctx context.Context, content *snapshotv1.VolumeSnapsh
 		content.Labels = map[string]string{}
 	}
 	content.Annotations[wellknown.AnnNode] = c.NodeName
-	content.Labels[wellknown.LabelNode] = c.NodeName
+	content.Labels[wellknown.LabelNode] = wellknown.NodeLabel(c.NodeName)
 	controllerutil.AddFinalizer(content, wellknown.FinalizerSnapshotCleanup)
 	// The optimistic lock makes two nodes that both hold a snapshot of the
 	// same ID (impossible with generated IDs) race safely.
