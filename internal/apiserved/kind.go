@@ -41,3 +41,29 @@ func Kind(scheme *runtime.Scheme, mapper meta.RESTMapper, obj client.Object) (bo
 	}
 	return true, nil
 }
+
+// Mapper is what a manager offers to look kinds up.
+type Mapper interface {
+	GetScheme() *runtime.Scheme
+	GetRESTMapper() meta.RESTMapper
+}
+
+// EachServed calls setup, in order, for each of kinds whose object (made
+// by newObject) the API server serves, and stops at the first error: a
+// controller that reconciles several kinds registers one copy per served
+// kind.
+func EachServed[K any](m Mapper, kinds []K, newObject func(K) client.Object, setup func(K) error) error {
+	for _, k := range kinds {
+		served, err := Kind(m.GetScheme(), m.GetRESTMapper(), newObject(k))
+		if err != nil {
+			return err
+		}
+		if !served {
+			continue
+		}
+		if err := setup(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 func TestKind(t *testing.T) {
@@ -44,5 +45,34 @@ func TestKind(t *testing.T) {
 	}
 	if _, err := Kind(runtime.NewScheme(), mapper, &corev1.PersistentVolume{}); err == nil {
 		t.Error("a kind the scheme does not know is no error")
+	}
+}
+
+type fakeMapper struct {
+	scheme *runtime.Scheme
+	mapper meta.RESTMapper
+}
+
+func (f fakeMapper) GetScheme() *runtime.Scheme     { return f.scheme }
+func (f fakeMapper) GetRESTMapper() meta.RESTMapper { return f.mapper }
+
+func TestEachServedSetsUpOnlyTheServedKinds(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := snapshotv1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	mapper := meta.NewDefaultRESTMapper(nil)
+	mapper.Add(corev1.SchemeGroupVersion.WithKind("PersistentVolume"), meta.RESTScopeRoot)
+	kinds := []client.Object{&corev1.PersistentVolume{}, &snapshotv1.VolumeSnapshotContent{}}
+	var set []client.Object
+	err := EachServed(fakeMapper{scheme, mapper}, kinds, func(o client.Object) client.Object { return o }, func(o client.Object) error {
+		set = append(set, o)
+		return nil
+	})
+	if err != nil || len(set) != 1 || set[0] != kinds[0] {
+		t.Errorf("set up %v (%v), want the PersistentVolume alone", set, err)
 	}
 }

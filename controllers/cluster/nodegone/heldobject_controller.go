@@ -69,21 +69,11 @@ type Reconciler struct {
 // SetupWithManager registers a copy of r for each kind a node holds, except
 // snapshot contents where the snapshot API is not installed.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	for _, k := range kinds {
-		served, err := apiserved.Kind(mgr.GetScheme(), mgr.GetRESTMapper(), k.newObject())
-		if err != nil {
-			return err
-		}
-		if !served {
-			continue
-		}
+	return apiserved.EachServed(mgr, kinds, func(k kind) client.Object { return k.newObject() }, func(k kind) error {
 		forKind := *r
 		forKind.kind = k
-		if err := forKind.watch(mgr); err != nil {
-			return err
-		}
-	}
-	return nil
+		return forKind.watch(mgr)
+	})
 }
 
 // watch registers r for the objects of its kind that are being deleted and

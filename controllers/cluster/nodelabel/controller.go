@@ -77,21 +77,11 @@ type Reconciler struct {
 // SetupWithManager registers a copy of r for PVs and, where the snapshot
 // API is installed, for snapshot contents.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	for _, k := range kinds {
-		served, err := apiserved.Kind(mgr.GetScheme(), mgr.GetRESTMapper(), k.newObject())
-		if err != nil {
-			return err
-		}
-		if !served {
-			continue
-		}
+	return apiserved.EachServed(mgr, kinds, func(k kind) client.Object { return k.newObject() }, func(k kind) error {
 		forKind := *r
 		forKind.kind = k
-		if err := forKind.watch(mgr); err != nil {
-			return err
-		}
-	}
-	return nil
+		return forKind.watch(mgr)
+	})
 }
 
 func (r *Reconciler) watch(mgr ctrl.Manager) error {
