@@ -36,17 +36,19 @@ import (
 func NewNS(t testing.TB) ns.NetNS {
 	t.Helper()
 	prereq.Root(t)
+	r, err := reaper.Get()
+	if err != nil {
+		t.Fatalf("failed to open the reaper: %v", err)
+	}
 	netns, err := testutils.NewNS()
 	if err != nil {
 		t.Fatalf("failed to create netns: %v", err)
 	}
 	// A killed test binary runs no cleanup: the reaper removes it then.
 	name := filepath.Base(netns.Path())
-	r, err := reaper.Get()
-	if err == nil {
-		err = r.Track(func(s *reaper.State) { s.Netns = append(s.Netns, name) })
-	}
-	if err != nil {
+	if err := r.Track(func(s *reaper.State) { s.Netns = append(s.Netns, name) }); err != nil {
+		_ = netns.Close()
+		_ = testutils.UnmountNS(netns)
 		t.Fatalf("failed to record netns %s: %v", name, err)
 	}
 	t.Cleanup(func() {

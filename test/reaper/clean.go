@@ -67,10 +67,13 @@ func Sweep(root string) error {
 func Clean(s State) error {
 	// Detaching first marks busy loop devices for release on last close;
 	// unmounting then closes them, and waitLoops sees them go.
-	steps := []func(State) error{killProcesses, detachLoops, unmountAll, waitLoops, removeNetns, removeCgroups, removeDirs}
-	errs := make([]error, 0, len(steps))
-	for _, step := range steps {
-		errs = append(errs, step(s))
+	errs := []error{killProcesses(s), detachLoops(s), unmountAll(s)}
+	loopsErr := waitLoops(s)
+	errs = append(errs, loopsErr, removeNetns(s), removeCgroups(s))
+	// The files still backing loop devices are how a later sweep finds
+	// those devices: removing them would leak the devices for good.
+	if loopsErr == nil {
+		errs = append(errs, removeDirs(s))
 	}
 	return errors.Join(errs...)
 }

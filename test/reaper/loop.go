@@ -35,12 +35,16 @@ type fileID struct{ dev, ino uint64 }
 type loopDevice struct {
 	path    string
 	rdev    uint64 // the device number of the loop device itself
+	node    fileID // the identity of its device node in /dev
 	backing fileID
 }
 
 // detachLoops detaches the loop devices backed by the listed files or by
-// files under the listed directories, and those backed by files on a
-// filesystem that lives on such a device (volumes in a loop-mounted pool).
+// files under the listed directories, those backed by files on a
+// filesystem that lives on such a device (volumes in a loop-mounted pool),
+// and those backed by such a device itself (the kubelet holds each block
+// volume it maps open through a loop device over the volume's device node,
+// and a killed kubelet leaves that loop device bound).
 // A device still in use detaches when its last user goes.
 func detachLoops(s State) error {
 	devices, err := loopsBackedBy(loopTargets(s))
@@ -92,17 +96,19 @@ func loopsBackedBy(targets map[fileID]bool) ([]loopDevice, error) {
 }
 
 // selectLoops returns the devices backed by a target, and, transitively,
-// those backed by files on a selected device.
+// those backed by files on a selected device or by a selected device's node.
 func selectLoops(devices []loopDevice, targets map[fileID]bool) []loopDevice {
 	selected := map[uint64]bool{} // rdev of selected devices
+	nodes := map[fileID]bool{}    // device nodes of selected devices
 	var out []loopDevice
 	for changed := true; changed; {
 		changed = false
 		for _, d := range devices {
-			if selected[d.rdev] || (!targets[d.backing] && !selected[d.backing.dev]) {
+			if selected[d.rdev] || (!targets[d.backing] && !selected[d.backing.dev] && !nodes[d.backing]) {
 				continue
 			}
 			selected[d.rdev], changed = true, true
+			nodes[d.node] = true
 			out = append(out, d)
 		}
 	}
@@ -170,7 +176,12 @@ func inspectLoop(path string) (loopDevice, bool) {
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return loopDevice{}, false
 	}
-	return loopDevice{path: path, rdev: st.Rdev, backing: fileID{dev: info.Device, ino: info.Inode}}, true
+	return loopDevice{
+		path:    path,
+		rdev:    st.Rdev,
+		node:    fileID{dev: st.Dev, ino: st.Ino},
+		backing: fileID{dev: info.Device, ino: info.Inode},
+	}, true
 }
 
 func (d loopDevice) detach() error {

@@ -45,17 +45,20 @@ type held struct {
 	Dir    string
 	Mount  string
 	Image  string
+	Lock   string // a loop device over the mount's loop device, as the kubelet makes
 	Netns  string
 	Cgroup string
 }
 
 // TestKilledOwnerLeavesNothing kills an owner with SIGKILL while it holds a
-// process, a directory and, as root, a loop-mounted filesystem, a network
-// namespace and a cgroup: the watchdog must release all of them.
+// process, a directory and, as root, a loop-mounted filesystem held open by
+// a second loop device over the first one's node (as a killed kubelet
+// leaves a mapped block volume), a network namespace and a cgroup: the
+// watchdog must release all of them.
 func TestKilledOwnerLeavesNothing(t *testing.T) {
 	root := os.Geteuid() == 0
 	if root {
-		prereq.Commands(t, "truncate", "mkfs.ext4", "mount", "ip")
+		prereq.Commands(t, "truncate", "mkfs.ext4", "mount", "ip", "losetup", "findmnt")
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestChildOwner$", "-test.v")
 	cmd.Env = append(os.Environ(), childEnv+"="+t.TempDir())
@@ -78,6 +81,7 @@ func TestKilledOwnerLeavesNothing(t *testing.T) {
 	if root {
 		checks["mount "+h.Mount] = func() bool { return !mounted(t, h.Mount) }
 		checks["loop device of "+h.Image] = func() bool { return !loopAttached(t, h.Image) }
+		checks["loop device "+h.Lock+" over it"] = func() bool { return !exists("/sys/block/" + filepath.Base(h.Lock) + "/loop") }
 		checks["netns "+h.Netns] = func() bool { return !exists(filepath.Join("/run/netns", h.Netns)) }
 		checks["cgroup "+h.Cgroup] = func() bool { return !exists(filepath.Join("/sys/fs/cgroup/pids", h.Cgroup)) }
 	}
@@ -125,6 +129,8 @@ func holdRootThings(t *testing.T, r *reaper.Registry, h *held) {
 	run(t, "truncate", "-s", "64M", h.Image)
 	run(t, "mkfs.ext4", "-q", "-F", h.Image)
 	run(t, "mount", "-o", "loop", h.Image, h.Mount)
+	device := output(t, "findmnt", "-n", "-o", "SOURCE", "--mountpoint", h.Mount)
+	h.Lock = output(t, "losetup", "--find", "--show", device)
 	h.Netns = "plinth-reaper-test-" + itoa(os.Getpid())
 	track(t, r, func(s *reaper.State) { s.Netns = append(s.Netns, h.Netns) })
 	run(t, "ip", "netns", "add", h.Netns)
@@ -173,6 +179,15 @@ func run(t *testing.T, name string, args ...string) {
 	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
 		t.Fatalf("%s %v: %v: %s", name, args, err, out)
 	}
+}
+
+func output(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		t.Fatalf("%s %v: %v", name, args, err)
+	}
+	return strings.TrimSpace(string(out))
 }
 
 func must(t *testing.T, err error) {

@@ -94,7 +94,8 @@ var (
 )
 
 // Get returns this process's registry. The first call sweeps the state
-// files of owners that are gone and starts the watchdog.
+// files of owners that are gone, reporting on stderr what it could not
+// clean, and starts the watchdog.
 func Get() (*Registry, error) {
 	getOnce.Do(func() { global, globalErr = open(Root()) })
 	return global, globalErr
@@ -105,7 +106,10 @@ func open(root string) (*Registry, error) {
 		return nil, fmt.Errorf("failed to create %s: %w", root, err)
 	}
 	if err := Sweep(root); err != nil {
-		return nil, err
+		// What an exited owner left and cannot be cleaned yet stays
+		// recorded for the next sweep; it is no reason to refuse this owner
+		// (every later test would fail on another's leftovers).
+		fmt.Fprintf(os.Stderr, "reaper: %v (kept for the next sweep)\n", err)
 	}
 	self, err := Self()
 	if err != nil {
