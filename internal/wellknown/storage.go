@@ -40,8 +40,8 @@ const (
 	AnnProvisioningNode = "storage.plinth.dev/provisioning-node"
 	// AnnVolumeID records, on a claim, the ID of the volume its provisioner
 	// is about to create (the driver derives IDs from names, so it is known
-	// before CreateVolume): what cleanup deletes if the claim goes before a
-	// PV records the volume.
+	// before CreateVolume), for people to read: cleanup derives the ID
+	// again from the claim's UID, since the claim's owner can write this.
 	AnnVolumeID = "storage.plinth.dev/volume-id"
 	// AnnNode names, on a PV, a snapshot content or a claim, the node whose
 	// pool holds the volume or snapshot; that node's controllers act on it

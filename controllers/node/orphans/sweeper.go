@@ -267,8 +267,9 @@ func (s *Sweeper) listVolumes(ctx context.Context) ([]string, error) {
 }
 
 // referencedVolumes returns the IDs PVs of the driver record and those
-// existing claims may still get: the ID recorded with the provisioner's
-// intent, and the one the driver derives from the claim's volume name.
+// existing claims may still get: the one the driver derives from the
+// claim's volume name (the ID a claim's annotation records is the owner's
+// to write, and would let a tenant keep any orphan from the sweep).
 func (s *Sweeper) referencedVolumes(ctx context.Context) (map[string]bool, error) {
 	known := map[string]bool{}
 	pvs := &corev1.PersistentVolumeList{}
@@ -286,9 +287,6 @@ func (s *Sweeper) referencedVolumes(ctx context.Context) (map[string]bool, error
 	}
 	for _, c := range claims.Items {
 		known[string(backend.NewVolumeID(wellknown.VolumeName(string(c.UID))))] = true
-		if id := c.Annotations[wellknown.AnnVolumeID]; id != "" {
-			known[id] = true
-		}
 	}
 	return known, nil
 }

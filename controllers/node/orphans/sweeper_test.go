@@ -126,10 +126,12 @@ func TestSweepReportsOnlyUnreferencedVolumesPastTheGrace(t *testing.T) {
 		}},
 	}
 	inFlight := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "new", UID: "uid-new"}}
-	recorded := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{
-		Namespace: "ns", Name: "intent", UID: "uid-intent", Annotations: map[string]string{wellknown.AnnVolumeID: "vol-intent"},
+	// The owner of a claim can write its annotations: one naming an orphan
+	// must not keep that orphan from the sweep.
+	forged := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{
+		Namespace: "ns", Name: "forged", UID: "uid-forged", Annotations: map[string]string{wellknown.AnnVolumeID: "vol-leaked"},
 	}}
-	f := newSweepFixture(t, []string{"vol-recorded", volumeOfClaim("uid-new"), "vol-intent", "vol-leaked"}, pv, inFlight, recorded)
+	f := newSweepFixture(t, []string{"vol-recorded", volumeOfClaim("uid-new"), "vol-leaked"}, pv, inFlight, forged)
 	start := f.clock.Now()
 
 	if rep := f.sweepAt(t, 0, start); len(rep.Volumes) != 0 {

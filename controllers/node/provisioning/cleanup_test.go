@@ -42,7 +42,11 @@ import (
 func TestTheVolumeIDIsRecordedBeforeCreateVolume(t *testing.T) {
 	pvc := objects.Claim("ns", "data", "plinth", "1Gi")
 	pvc.UID = "1234"
-	pvc.Annotations = map[string]string{volume.AnnStorageProvisioner: wellknown.DriverName, volume.AnnSelectedNode: testNode}
+	pvc.Annotations = map[string]string{
+		volume.AnnStorageProvisioner: wellknown.DriverName, volume.AnnSelectedNode: testNode,
+		// The claim's owner can write annotations: what it wrote is replaced.
+		wellknown.AnnVolumeID: string(backend.NewVolumeID(wellknown.VolumeName("victim"))),
+	}
 	f := newSourceFixture(t, pvc)
 	want := string(backend.NewVolumeID(wellknown.VolumeName("1234")))
 	var recorded string
@@ -80,6 +84,13 @@ func TestCleanupDeletesTheRecordedVolume(t *testing.T) {
 			pvc.Spec.DataSourceRef.Name = "deleted-snapshot"
 		},
 		"the intent predates recorded IDs": func(pvc *corev1.PersistentVolumeClaim) { delete(pvc.Annotations, wellknown.AnnVolumeID) },
+		"the StorageClass was deleted before kube-controller-manager named the provisioner": func(pvc *corev1.PersistentVolumeClaim) {
+			delete(pvc.Annotations, volume.AnnStorageProvisioner)
+			pvc.Spec.StorageClassName = ptr.To("deleted-class")
+		},
+		"the claim's owner wrote another tenant's volume ID": func(pvc *corev1.PersistentVolumeClaim) {
+			pvc.Annotations[wellknown.AnnVolumeID] = string(backend.NewVolumeID(wellknown.VolumeName("victim")))
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			pvc := objects.Claim("ns", "data", "plinth", "1Gi")

@@ -40,11 +40,13 @@ limitations under the License.
 // followed by the claim's deletion, therefore cannot leak the volume (the
 // upstream leak of external-provisioner issue 486): the finalizer makes the
 // claim wait until the provisioner has deleted the volume again. The
-// intent also records the volume's ID (the driver derives IDs from names),
-// so that cleanup deletes the volume by its ID even when the claim's class
-// or data source is gone, and never calls CreateVolume to find it; what
-// cleanup cannot delete is left to the orphan sweep (package
-// controllers/node/orphans).
+// volume's ID follows from the claim's UID (the driver derives IDs from
+// names), so cleanup deletes the volume by its ID even when the claim's
+// class or data source is gone, or kube-controller-manager never named the
+// provisioner on the claim, and never calls CreateVolume to find it. The
+// intent writes that ID on the claim for people to read; it is never read
+// back, since the claim's owner can write annotations. What cleanup cannot
+// delete is left to the orphan sweep (package controllers/node/orphans).
 //
 // Data sources are checked as external-provisioner checks them. A restore
 // or clone never changes the volume mode (KEP-3141): a Block source into a

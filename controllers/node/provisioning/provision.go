@@ -56,6 +56,9 @@ func (p *Provisioner) segments() (map[string]string, error) {
 // where their data source lives, whatever node was selected (the pod
 // follows the volume's node affinity).
 func (p *Provisioner) responsibleFor(ctx context.Context, pvc *corev1.PersistentVolumeClaim) (bool, error) {
+	if cleaningUp(pvc) && pvc.Annotations[wellknown.AnnProvisioningNode] == p.NodeName {
+		return true, nil
+	}
 	if ours, err := p.isOurs(ctx, pvc); !ours || err != nil {
 		return false, err
 	}
@@ -76,6 +79,17 @@ func (p *Provisioner) responsibleFor(ctx context.Context, pvc *corev1.Persistent
 		return false, ignoreSourceErrors(err)
 	}
 	return src.node == p.NodeName, nil
+}
+
+// cleaningUp reports whether the claim was deleted while it carries the
+// provisioning intent. Its class need not say the claim is ours: the class
+// may be gone, and kube-controller-manager, which names the provisioner in
+// an annotation, may never have seen the claim before it was deleted. Only
+// this node's provisioner can let such a claim go, and what a claim's owner
+// could forge here costs nothing: cleanup deletes only the volume derived
+// from the claim's own UID.
+func cleaningUp(pvc *corev1.PersistentVolumeClaim) bool {
+	return !pvc.DeletionTimestamp.IsZero() && controllerutil.ContainsFinalizer(pvc, wellknown.FinalizerProvisioning)
 }
 
 // isOurs reports whether the claim is for this driver: kube-controller-
@@ -315,13 +329,12 @@ func (p *Provisioner) cleanUp(ctx context.Context, pvc *corev1.PersistentVolumeC
 	return p.releaseCloneSource(ctx, pvc)
 }
 
-// volumeIDOf is the ID of the volume provisioned for the claim: the one
-// recorded with the intent, else (an intent recorded before IDs were) the
-// one the driver derives from the volume's name.
+// volumeIDOf is the ID of the volume provisioned for the claim, the one the
+// driver derives from the claim's volume name. The ID recorded with the
+// intent is never read back: the claim's owner can write its annotations,
+// and a claim naming another tenant's volume there would have cleanup
+// delete that volume.
 func volumeIDOf(pvc *corev1.PersistentVolumeClaim) string {
-	if id := pvc.Annotations[wellknown.AnnVolumeID]; id != "" {
-		return id
-	}
 	return string(backend.NewVolumeID(wellknown.VolumeName(string(pvc.UID))))
 }
 
