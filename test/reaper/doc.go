@@ -29,7 +29,10 @@ limitations under the License.
 //     cleans what the state file still lists. An orderly shutdown removes
 //     its entries first, so the watchdog then has nothing to do.
 //   - A sweep: Get also cleans the state files of owners that are gone,
-//     for the case that the watchdog itself was killed.
+//     for the case that the watchdog itself was killed. What it cannot
+//     clean yet stays recorded for the next sweep and is reported on
+//     stderr; it does not make Get fail, so one leftover does not fail every
+//     later test.
 //
 // The watchdog is the same binary started with an environment variable that
 // this package's init function recognises, so it works in test binaries and
@@ -38,5 +41,9 @@ limitations under the License.
 // Cleaning is ordered so that each step can succeed: processes first (so
 // mount namespaces and open files go), then loop devices, mounts, network
 // namespaces, cgroups and finally directories. Every step tolerates what is
-// already gone.
+// already gone. Loop devices are found by what backs them: a listed file,
+// a file on a filesystem mounted from such a device (a pool's volumes), or
+// such a device's node (the loop device the kubelet holds a mapped block
+// volume open with). Directories whose files still back a device are kept,
+// since those files are how the next sweep finds the device.
 package reaper
