@@ -117,15 +117,22 @@ func (f *fixture) snapshots() []snapshotv1.VolumeSnapshot {
 	return list.Items
 }
 
-// runs returns "claim@hh:mm" for each snapshot of the namespace, sorted.
+// runs returns "claim@hh:mm" for each snapshot of the namespace, ordered by
+// claim and then by scheduled time (not by the text: a schedule created at
+// 22:30 runs at 23:00, then 00:00, which sorts first as text).
 func (f *fixture) runs() []string {
 	f.t.Helper()
-	var out []string
-	for i := range f.snapshots() {
-		s := &f.snapshots()[i]
-		out = append(out, sourceClaim(s)+"@"+scheduledTime(s).Format("15:04"))
+	snaps := f.snapshots()
+	slices.SortFunc(snaps, func(a, b snapshotv1.VolumeSnapshot) int {
+		if c := strings.Compare(sourceClaim(&a), sourceClaim(&b)); c != 0 {
+			return c
+		}
+		return scheduledTime(&a).Compare(scheduledTime(&b))
+	})
+	out := make([]string, 0, len(snaps))
+	for i := range snaps {
+		out = append(out, sourceClaim(&snaps[i])+"@"+scheduledTime(&snaps[i]).Format("15:04"))
 	}
-	slices.Sort(out)
 	return out
 }
 
