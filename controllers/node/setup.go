@@ -58,6 +58,10 @@ type Options struct {
 	Pool *Pool
 	// Orphans configures the orphan sweep; nil leaves it out.
 	Orphans *Orphans
+	// LedgerPath is the file that keeps the volumes the provisioner gave up
+	// deleting, which the orphan sweep deletes (orphans.Ledger); empty keeps
+	// them in memory, where a restart forgets them.
+	LedgerPath string
 }
 
 // Orphans configures the node's orphan sweep (package
@@ -103,7 +107,11 @@ func SetupWithManager(mgr ctrl.Manager, deps nodedeps.Deps, opts Options) error 
 	if err != nil {
 		return err
 	}
-	for _, r := range reconcilers(mgr, deps, opts, snapshots) {
+	ledger, err := orphans.OpenLedger(opts.LedgerPath)
+	if err != nil {
+		return err
+	}
+	for _, r := range reconcilers(mgr, deps, opts, snapshots, ledger) {
 		if err := r.SetupWithManager(mgr); err != nil {
 			return err
 		}
@@ -112,8 +120,7 @@ func SetupWithManager(mgr ctrl.Manager, deps nodedeps.Deps, opts Options) error 
 }
 
 // reconcilers builds the node's reconcilers, in the order they are set up.
-func reconcilers(mgr ctrl.Manager, deps nodedeps.Deps, opts Options, snapshots bool) []reconciler {
-	ledger := &orphans.Ledger{}
+func reconcilers(mgr ctrl.Manager, deps nodedeps.Deps, opts Options, snapshots bool, ledger *orphans.Ledger) []reconciler {
 	rs := []reconciler{
 		&provisioning.Provisioner{
 			Deps: deps, Reader: mgr.GetAPIReader(), Topology: opts.Topology,

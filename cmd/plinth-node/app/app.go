@@ -22,6 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
@@ -41,6 +43,7 @@ import (
 	"github.com/plinth-dev/plinth/cni-plugin/agent"
 	"github.com/plinth-dev/plinth/controllers/node"
 	"github.com/plinth-dev/plinth/controllers/node/nodedeps"
+	"github.com/plinth-dev/plinth/controllers/node/orphans"
 	"github.com/plinth-dev/plinth/csi-driver/plugin"
 	"github.com/plinth-dev/plinth/internal/csiconn"
 	"github.com/plinth-dev/plinth/internal/metricsauth"
@@ -276,6 +279,7 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, cfg Config, conn *c
 			Node: conn.Node, Reader: mgr.GetAPIReader(), KubeletDir: cmp.Or(cfg.Plugin.KubeletDir, "/var/lib/kubelet"),
 			Interval: cfg.OrphanInterval, Grace: cfg.OrphanGrace,
 		},
+		LedgerPath: filepath.Join(filepath.Dir(strings.TrimPrefix(cfg.Plugin.Endpoint, "unix://")), orphans.LedgerFile),
 	}
 	if err := node.SetupWithManager(mgr, deps, opts); err != nil {
 		return err

@@ -26,7 +26,10 @@ limitations under the License.
 // as a Warning Event on the Node and in the plinth_orphaned_volumes gauge.
 // An orphan is deleted only when it is provably ours and orphaned: the
 // provisioner gave up deleting it when its claim went away (the Ledger),
-// so no PV ever recorded it. Anything else (a volume kept by the Retain
+// so no PV ever recorded it. The Ledger is a file in the driver's plugin
+// directory (abandoned-volumes.json next to the CSI socket), written
+// before the provisioner lets such a claim go, so a restart of plinth-node
+// keeps the record; volumes gone from the pool are pruned from it. Anything else (a volume kept by the Retain
 // policy whose PV an admin deleted, a volume made through CSI by hand) is
 // only reported: deleting it would lose data somebody may want.
 //

@@ -233,6 +233,9 @@ func (s *Sweeper) persistentCandidates(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.Ledger.Prune(ids); err != nil {
+		logf.FromContext(ctx).Error(err, "Cannot forget abandoned volumes that are gone")
+	}
 	known, err := s.referencedVolumes(ctx)
 	if err != nil {
 		return nil, err
@@ -305,7 +308,10 @@ func (s *Sweeper) handleVolume(ctx context.Context, id string, rep *Report) {
 		s.event(corev1.EventTypeWarning, ReasonOrphanedVolumeDeleteFail, "Deleting orphaned volume %s failed: %v", id, err)
 		return
 	}
-	s.Ledger.Remove(id)
+	if err := s.Ledger.Remove(id); err != nil {
+		// The next sweep prunes it: the volume is gone from the listing.
+		logf.FromContext(ctx).Error(err, "Cannot forget a deleted orphan", "volume", id)
+	}
 	rep.Deleted = append(rep.Deleted, id)
 	s.event(corev1.EventTypeNormal, ReasonOrphanedVolumeDeleted, "Deleted orphaned volume %s, abandoned by its deleted claim", id)
 }

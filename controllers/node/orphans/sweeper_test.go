@@ -158,7 +158,9 @@ func TestSweepReportsOnlyUnreferencedVolumesPastTheGrace(t *testing.T) {
 
 func TestSweepDeletesWhatTheProvisionerAbandoned(t *testing.T) {
 	f := newSweepFixture(t, []string{"vol-abandoned", "vol-kept"})
-	f.s.Ledger.Add("vol-abandoned")
+	if err := f.s.Ledger.Add("vol-abandoned"); err != nil {
+		t.Fatal(err)
+	}
 	start := f.clock.Now()
 	if rep := f.sweepAt(t, 0, start); len(rep.Deleted) != 0 {
 		t.Errorf("deleted %v before the grace period", rep.Deleted)
@@ -217,5 +219,38 @@ func TestSweepUnpublishesInlineVolumesOfPodsGoneFromTheNode(t *testing.T) {
 		return strings.Contains(e, ReasonOrphanedVolume+" ") && strings.Contains(e, "uid-gone")
 	}) {
 		t.Errorf("events %q, want an OrphanedVolume warning for the pod that is gone", evs)
+	}
+}
+
+// TestAbandonedVolumesAreDeletedAfterARestart: the provisioner's record
+// survives plinth-node's restart, so the sweep of the new process (its
+// grace period started afresh) still deletes the volume, and then forgets
+// it.
+func TestAbandonedVolumesAreDeletedAfterARestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "plugin", LedgerFile)
+	before, err := OpenLedger(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := before.Add("vol-abandoned"); err != nil {
+		t.Fatal(err)
+	}
+
+	f := newSweepFixture(t, []string{"vol-abandoned", "vol-kept"})
+	if f.s.Ledger, err = OpenLedger(path); err != nil {
+		t.Fatal(err)
+	}
+	start := f.clock.Now()
+	f.sweepAt(t, 0, start)
+	rep := f.sweepAt(t, DefaultGrace, start)
+	if !slices.Equal(rep.Deleted, []string{"vol-abandoned"}) || !slices.Equal(f.driver.volumes, []string{"vol-kept"}) {
+		t.Errorf("after a restart: deleted %v, volumes left %v; want vol-abandoned deleted and vol-kept kept", rep.Deleted, f.driver.volumes)
+	}
+	after, err := OpenLedger(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Has("vol-abandoned") {
+		t.Error("the deleted volume is still in the ledger's file")
 	}
 }

@@ -18,6 +18,7 @@ package provisioning
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -146,5 +147,57 @@ func TestAClaimWhoseCreateVolumeFailedLeavesNothingBehind(t *testing.T) {
 	}
 	if err := f.c.Get(ctx, client.ObjectKeyFromObject(pvc), &corev1.PersistentVolumeClaim{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the claim is still there after its cleanup: %v", err)
+	}
+}
+
+// fileLedger is a Ledger that records volumes, failing while err is set.
+type fileLedger struct {
+	ids []string
+	err error
+}
+
+func (l *fileLedger) Add(id string) error {
+	if l.err != nil {
+		return l.err
+	}
+	l.ids = append(l.ids, id)
+	return nil
+}
+
+// TestAVolumeCleanupGaveUpOnIsRecordedBeforeTheClaimGoes: when DeleteVolume
+// fails for good, the claim goes only once the orphan sweep's ledger has
+// the volume; until it does, the claim (and with it the record of its
+// volume) stays.
+func TestAVolumeCleanupGaveUpOnIsRecordedBeforeTheClaimGoes(t *testing.T) {
+	pvc := objects.Claim("ns", "data", "plinth", "1Gi")
+	pvc.UID = "uid-3"
+	pvc.Finalizers = []string{wellknown.FinalizerProvisioning}
+	pvc.DeletionTimestamp = &metav1.Time{Time: metav1.Now().Time}
+	pvc.Annotations = map[string]string{
+		volume.AnnStorageProvisioner: wellknown.DriverName, volume.AnnSelectedNode: testNode, wellknown.AnnProvisioningNode: testNode,
+	}
+	f := newSourceFixture(t, pvc)
+	f.csi.deleteErr = status.Error(codes.FailedPrecondition, "the backend refuses")
+	ledger := &fileLedger{err: errors.New("disk full")}
+	f.p.Abandoned = ledger
+	ctx := context.Background()
+
+	if _, err := f.reconcile(t, pvc); err == nil {
+		t.Fatal("cleanup let the claim go although its volume could not be recorded")
+	}
+	if err := f.c.Get(ctx, client.ObjectKeyFromObject(pvc), &corev1.PersistentVolumeClaim{}); err != nil {
+		t.Fatalf("the claim is gone while its volume is neither deleted nor recorded: %v", err)
+	}
+
+	ledger.err = nil
+	if _, err := f.reconcile(t, pvc); err != nil {
+		t.Fatal(err)
+	}
+	want := string(backend.NewVolumeID(wellknown.VolumeName("uid-3")))
+	if !slices.Equal(ledger.ids, []string{want}) {
+		t.Errorf("ledger %v, want [%s]", ledger.ids, want)
+	}
+	if err := f.c.Get(ctx, client.ObjectKeyFromObject(pvc), &corev1.PersistentVolumeClaim{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the claim is still there once its volume was recorded: %v", err)
 	}
 }

@@ -71,8 +71,9 @@ type Provisioner struct {
 
 // Ledger records volumes the provisioner gave up on.
 type Ledger interface {
-	// Add records the volume with the given ID.
-	Add(volumeID string)
+	// Add records the volume with the given ID durably; on an error the
+	// claim is kept, and its cleanup retried.
+	Add(volumeID string) error
 }
 
 // Topology tells the node's current topology; *topology.Node of package

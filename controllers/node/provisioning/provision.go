@@ -318,7 +318,9 @@ func (p *Provisioner) cleanUp(ctx context.Context, pvc *corev1.PersistentVolumeC
 		p.Recorder.Eventf(pvc, nil, corev1.EventTypeWarning, ReasonCleanupFailed, "Delete",
 			"Volume %s may remain on node %s: %v", id, p.NodeName, err)
 		if p.Abandoned != nil {
-			p.Abandoned.Add(id)
+			if err := p.Abandoned.Add(id); err != nil {
+				return fmt.Errorf("failed to record abandoned volume %s for the orphan sweep: %w", id, err)
+			}
 		}
 	}
 	base := pvc.DeepCopy()

@@ -55,12 +55,16 @@ type fakeController struct {
 	deletes []string
 	// onCreate, when set, runs before each CreateVolume.
 	onCreate func(*csi.CreateVolumeRequest)
-	// createErr, when set, is CreateVolume's answer.
-	createErr error
+	// createErr and deleteErr, when set, are CreateVolume's and
+	// DeleteVolume's answers.
+	createErr, deleteErr error
 }
 
 func (f *fakeController) DeleteVolume(_ context.Context, req *csi.DeleteVolumeRequest, _ ...grpc.CallOption) (*csi.DeleteVolumeResponse, error) {
 	f.deletes = append(f.deletes, req.GetVolumeId())
+	if f.deleteErr != nil {
+		return nil, f.deleteErr
+	}
 	return &csi.DeleteVolumeResponse{}, nil
 }
 
