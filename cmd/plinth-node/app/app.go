@@ -279,7 +279,7 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, cfg Config, conn *c
 			Node: conn.Node, Reader: mgr.GetAPIReader(), KubeletDir: cmp.Or(cfg.Plugin.KubeletDir, "/var/lib/kubelet"),
 			Interval: cfg.OrphanInterval, Grace: cfg.OrphanGrace,
 		},
-		LedgerPath: filepath.Join(filepath.Dir(strings.TrimPrefix(cfg.Plugin.Endpoint, "unix://")), orphans.LedgerFile),
+		LedgerPath: filepath.Join(pluginDir(cfg.Plugin), orphans.LedgerFile),
 	}
 	if err := node.SetupWithManager(mgr, deps, opts); err != nil {
 		return err
@@ -293,6 +293,12 @@ func setupControllers(ctx context.Context, mgr ctrl.Manager, cfg Config, conn *c
 		}
 	}
 	return setupTopologyNotice(mgr, cfg.Plugin, recorder)
+}
+
+// pluginDir is the driver's directory in the kubelet's plugin directory,
+// the one its CSI socket is in.
+func pluginDir(cfg plugin.Config) string {
+	return filepath.Dir(strings.TrimPrefix(cfg.Endpoint, "unix://"))
 }
 
 // poolOf describes the node's pool for its StoragePool; a node given another

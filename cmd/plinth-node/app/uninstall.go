@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -250,9 +249,11 @@ func (u *uninstaller) cleanPool(ctx context.Context) error {
 }
 
 // cleanPluginDir removes the driver's socket directory in the kubelet's
-// plugin directory, empty once the driver has stopped.
+// plugin directory, empty once the driver has stopped unless it keeps the
+// orphan sweep's ledger of volumes still to delete, which stays for the
+// next install.
 func (u *uninstaller) cleanPluginDir() error {
-	dir := filepath.Dir(strings.TrimPrefix(u.cfg.Plugin.Endpoint, "unix://"))
+	dir := pluginDir(u.cfg.Plugin)
 	if err := os.Remove(dir); err != nil && !os.IsNotExist(err) && !errors.Is(err, syscall.ENOTEMPTY) {
 		return fmt.Errorf("failed to remove the driver's socket directory: %w", err)
 	}

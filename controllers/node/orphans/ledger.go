@@ -99,9 +99,6 @@ func readBounded(path string) ([]byte, error) {
 func (l *Ledger) Add(volumeID string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.ids[volumeID] {
-		return nil
-	}
 	return l.replace(func(ids map[string]bool) { ids[volumeID] = true })
 }
 
@@ -122,9 +119,6 @@ func (l *Ledger) Remove(volumeID string) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.ids[volumeID] {
-		return nil
-	}
 	return l.replace(func(ids map[string]bool) { delete(ids, volumeID) })
 }
 
@@ -135,28 +129,29 @@ func (l *Ledger) Prune(existing []string) error {
 	if l == nil {
 		return nil
 	}
+	present := make(map[string]bool, len(existing))
+	for _, id := range existing {
+		present[id] = true
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	gone := false
-	for id := range l.ids {
-		gone = gone || !slices.Contains(existing, id)
-	}
-	if !gone {
-		return nil
-	}
 	return l.replace(func(ids map[string]bool) {
-		maps.DeleteFunc(ids, func(id string, _ bool) bool { return !slices.Contains(existing, id) })
+		maps.DeleteFunc(ids, func(id string, _ bool) bool { return !present[id] })
 	})
 }
 
-// replace applies change to a copy of the set, writes the copy to the
-// file and only then makes it the ledger's; l.mu is held.
+// replace applies change to a copy of the set and, when that added or
+// removed a volume, writes the copy to the file and only then makes it the
+// ledger's; l.mu is held.
 func (l *Ledger) replace(change func(map[string]bool)) error {
 	next := maps.Clone(l.ids)
 	if next == nil {
 		next = map[string]bool{}
 	}
 	change(next)
+	if len(next) == len(l.ids) {
+		return nil
+	}
 	if err := l.persist(next); err != nil {
 		return err
 	}

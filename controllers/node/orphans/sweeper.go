@@ -227,7 +227,8 @@ func (s *Sweeper) event(eventType, reason, format string, args ...any) {
 }
 
 // persistentCandidates returns the driver's volumes that no PV records and
-// no existing claim may still get.
+// no existing claim may still get. The listing also prunes the Ledger of
+// volumes that are gone.
 func (s *Sweeper) persistentCandidates(ctx context.Context) ([]string, error) {
 	ids, err := s.listVolumes(ctx)
 	if err != nil {

@@ -150,13 +150,13 @@ func TestAClaimWhoseCreateVolumeFailedLeavesNothingBehind(t *testing.T) {
 	}
 }
 
-// fileLedger is a Ledger that records volumes, failing while err is set.
-type fileLedger struct {
+// fakeLedger is a Ledger that records volumes, failing while err is set.
+type fakeLedger struct {
 	ids []string
 	err error
 }
 
-func (l *fileLedger) Add(id string) error {
+func (l *fakeLedger) Add(id string) error {
 	if l.err != nil {
 		return l.err
 	}
@@ -178,7 +178,7 @@ func TestAVolumeCleanupGaveUpOnIsRecordedBeforeTheClaimGoes(t *testing.T) {
 	}
 	f := newSourceFixture(t, pvc)
 	f.csi.deleteErr = status.Error(codes.FailedPrecondition, "the backend refuses")
-	ledger := &fileLedger{err: errors.New("disk full")}
+	ledger := &fakeLedger{err: errors.New("disk full")}
 	f.p.Abandoned = ledger
 	ctx := context.Background()
 
